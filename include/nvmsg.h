@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nvmsg.h -- the whole public API of libnvmsg, and its manual.
+ *
+ * nvmsg is reliable messaging through shared memory.  A *channel* is a pair
+ * of kinds of files in one directory:
+ *
+ *   DIR/NAME.nvmsg            the data region: header, producer table,
+ *                             consumer table and one ring per producer slot.
+ *                             Producers map it read-write; consumers map it
+ *                             read-only (O_RDONLY fd, PROT_READ), so the
+ *                             kernel stops a consumer that writes into it.
+ *   DIR/NAME.CONSUMER.nvcur   one cursor region per named consumer, written
+ *                             only by that consumer (its durable acks) and
+ *                             mapped read-only by producers for back-pressure.
+ *
+ * The *tier* is chosen when the channel is created and asked of the kernel at
+ * every map (see enum nvmsg_tier).  It is never downgraded silently.
+ *
+ * Guarantees (docs/CONCURRENCY.md has the proof obligations):
+ *   - a message whose nvmsg_send() (or nvmsg_producer_flush()) returned 0 is
+ *     durable on the channel's tier and will be delivered to every consumer
+ *     registered before the send started, after any process crash and, on
+ *     the pmem tier, after a power failure (I1);
+ *   - a consumer only ever sees records that are already durable (I2);
+ *   - a consumer sees each producer's messages in send order (I3);
+ *   - a consumer that acked a message never receives it again; one that was
+ *     killed after viewing and before acking receives the unacked ones again.
+ *
+ * Errors: every function returning int returns 0 (or a count where said) on
+ * success and a negative code on failure: -errno for operating-system
+ * conditions (-EAGAIN: channel full or nothing to read; -ETIMEDOUT; -EACCES;
+ * -ENOENT; -EEXIST; -EINVAL; -ENOMEM; -EBUSY) or NVMSG_E_* below.
+ * nvmsg_strerror() names every code; nvmsg_errmsg() returns a thread-local
+ * sentence for the last failure of this thread (which file, what was asked,
+ * why, what to do).  The library never prints and never exits.
+ *
+ * Threads: handles are not shared between threads without external locking.
+ * Open one producer per sending thread (each gets its own ring slot) and one
+ * consumer handle per consumer name.  Different handles may be used by
+ * different threads and processes concurrently.
+ */
+#ifndef NVMSG_H
+#define NVMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define NVMSG_API __attribute__((visibility("default")))
+#else
+#define NVMSG_API
+#endif
+
+#define NVMSG_VERSION_MAJOR 0
+#define NVMSG_VERSION_MINOR 1
+#define NVMSG_VERSION_PATCH 0
+
+/* Library error codes, disjoint from -errno (all below -4095). */
+#define NVMSG_E_BASE (-10000)
+#define NVMSG_E_CORRUPT (-10001)   /* region bytes fail a check */
+#define NVMSG_E_VERSION (-10002)   /* format version not supported */
+#define NVMSG_E_NOT_PMEM (-10003)  /* pmem asked, kernel cannot DAX+MAP_SYNC */
+#define NVMSG_E_TOO_BIG (-10004)   /* message larger than the channel allows */
+#define NVMSG_E_EMPTY_MSG (-10005) /* zero-length message */
+#define NVMSG_E_WRONG_MODE (-10006) /* handle opened for the other role */
+#define NVMSG_E_NO_CONSUMER (-10007) /* consumer name not registered */
+#define NVMSG_E_FULL_TABLE (-10008)  /* no free producer or consumer slot */
+#define NVMSG_E_BAD_NAME (-10009)    /* channel or consumer name invalid */
+#define NVMSG_E_MISMATCH (-10010)    /* cursor region of another channel */
+#define NVMSG_E_TIER (-10011)        /* tier unknown or unusable */
+
+/* enum nvmsg_tier -- where a channel lives, asked of the kernel at map time */
+enum nvmsg_tier {
+	/* DRAM file (tmpfs); persist is a no-op.  Survives process crashes,
+	 * lost at power failure.  send() makes no system call. */
+	NVMSG_TIER_VOLATILE = 1,
+	/* File on a DAX filesystem or devdax, mapped MAP_SHARED_VALIDATE |
+	 * MAP_SYNC through libpmem2, cache-line persistence (clwb/clflushopt,
+	 * nothing on eADR).  Creation and every open fail with
+	 * NVMSG_E_NOT_PMEM when the kernel cannot honour it. */
+	NVMSG_TIER_PMEM = 2,
+	/* Any filesystem; each commit made durable with msync(MS_SYNC).
+	 * Durable, about 100 us per commit.  Explicit opt-in. */
+	NVMSG_TIER_MSYNC = 3,
+	/* DRAM file treated as pmem: the CPU's flush instructions run for
+	 * real, there is no real durability.  Labelled "emulated" always. */
+	NVMSG_TIER_EMULATED = 4,
+};
+
+/* nvmsg_tier_name -- "volatile", "pmem", "msync", "emulated" or NULL */
+NVMSG_API const char *nvmsg_tier_name(int tier);
+/* nvmsg_tier_parse -- inverse of nvmsg_tier_name; -EINVAL if unknown */
+NVMSG_API int nvmsg_tier_parse(const char *name);
+
+/* nvmsg_strerror -- static string naming any code this library returns */
+NVMSG_API const char *nvmsg_strerror(int code);
+/* nvmsg_errmsg -- this thread's sentence for its last failure; valid until
+ * the next nvmsg call on this thread; never NULL (may be "") */
+NVMSG_API const char *nvmsg_errmsg(void);
+/* nvmsg_version -- "MAJOR.MINOR.PATCH" */
+NVMSG_API const char *nvmsg_version(void);
+
+/* Limits. */
+#define NVMSG_NAME_MAX 47          /* channel and consumer names, bytes */
+#define NVMSG_MAX_PRODUCERS 64     /* producer slots per channel */
+#define NVMSG_MAX_CONSUMERS 64     /* consumer slots per channel */
+#define NVMSG_MIN_CAPACITY 4096    /* bytes per producer ring */
+#define NVMSG_MAX_CAPACITY (1ull << 34)
+
+/*
+ * struct nvmsg_channel_opts -- creation parameters.  Zero means default.
+ */
+struct nvmsg_channel_opts {
+	int tier;                /* enum nvmsg_tier; required */
+	uint64_t capacity_bytes; /* per producer ring, power of two;
+				  * default 1 MiB */
+	unsigned max_producers;  /* producer slots; default 8 */
+	unsigned max_consumers;  /* consumer slots; default 16 */
+	mode_t mode;             /* data file mode; default 0644: owner
+				  * produces, others may consume */
+};
+
+/*
+ * nvmsg_channel_create -- create DIR/NAME.nvmsg on the given tier.
+ * DIR must exist.  NAME matches [A-Za-z0-9_.-]{1,47} and does not start
+ * with '.'.  The file is created exclusively with opts->mode (the umask
+ * does not apply), sized, mapped with the tier's request, pre-faulted,
+ * initialised and made durable before this returns.
+ * Errors: -EINVAL (bad opts), NVMSG_E_BAD_NAME, -EEXIST, -EACCES, -ENOSPC,
+ * NVMSG_E_NOT_PMEM (pmem tier on a file the kernel cannot map with
+ * MAP_SYNC; nvmsg_errmsg() says which path and what to do), NVMSG_E_TIER.
+ * On failure no file is left behind.
+ */
+NVMSG_API int nvmsg_channel_create(const char *dir, const char *name,
+				   const struct nvmsg_channel_opts *opts);
+
+/*
+ * nvmsg_channel_unlink -- remove the data region and every cursor region of
+ * NAME.  Processes that have it mapped keep their mappings.
+ * Errors: NVMSG_E_BAD_NAME, -ENOENT, -EACCES.
+ */
+NVMSG_API int nvmsg_channel_unlink(const char *dir, const char *name);
+
+/* struct nvmsg_consumer_stat -- one consumer's view, in struct nvmsg_stat */
+struct nvmsg_consumer_stat {
+	char name[NVMSG_NAME_MAX + 1];
+	uint64_t lag_bytes;     /* published but not acked, all rings */
+	uint64_t lag_messages;  /* same, in records (counted by walking) */
+	int waiting;            /* consumer sleeps on the doorbell */
+};
+
+/* struct nvmsg_producer_stat -- one claimed producer slot */
+struct nvmsg_producer_stat {
+	unsigned id;
+	pid_t pid;              /* owner, 0 when released */
+	int alive;              /* owner process still runs */
+	uint64_t tail;          /* published bytes, never wraps */
+	uint64_t next_seq;      /* sequence number of its next message */
+};
+
+/*
+ * struct nvmsg_stat -- what nvmsg_channel_stat() reports.  Plain value.
+ */
+struct nvmsg_stat {
+	int tier;                       /* enum nvmsg_tier */
+	char backing[96];               /* e.g. "DAX+MAP_SYNC (libpmem2)",
+					 * "emulated (DRAM, clwb+sfence, NOT
+					 * durable)", "volatile (tmpfs)" */
+	char persistence_domain[48];    /* "memory_controller", "cpu_cache",
+					 * "none (volatile)", "page cache +
+					 * msync", "unknown" */
+	char store_granularity[32];     /* "cache line", "byte", "page" */
+	uint64_t file_bytes;
+	uint64_t capacity_bytes;        /* per producer ring */
+	unsigned max_producers;
+	unsigned max_consumers;
+	uint32_t format_version;
+	uint64_t depth_bytes;           /* max lag over consumers */
+	unsigned nproducers;            /* claimed slots (alive or not) */
+	unsigned nconsumers;
+	struct nvmsg_producer_stat producers[NVMSG_MAX_PRODUCERS];
+	struct nvmsg_consumer_stat consumers[NVMSG_MAX_CONSUMERS];
+};
+
+/*
+ * nvmsg_channel_stat -- fill *st for DIR/NAME.  Opens the data region
+ * read-only and each cursor region read-only; needs only read permission.
+ * Errors: -ENOENT, -EACCES, NVMSG_E_CORRUPT, NVMSG_E_VERSION, NVMSG_E_BAD_NAME.
+ */
+NVMSG_API int nvmsg_channel_stat(const char *dir, const char *name,
+				 struct nvmsg_stat *st);
+
+/* ---------------------------------------------------------------- produce */
+
+struct nvmsg_producer;
+
+#define NVMSG_ANY_PRODUCER (-1)
+
+/*
+ * nvmsg_producer_open -- open DIR/NAME as a producer (read-write mapping)
+ * on producer slot ID, or on any free slot with NVMSG_ANY_PRODUCER.
+ * A slot whose owner process is dead (pid and start time no longer match)
+ * is taken over: the ring is scanned, a torn tail is cut and sending
+ * resumes after the last whole record, with the next sequence number.
+ * *out is NULL on failure.
+ * Errors: -ENOENT, -EACCES (no write permission on the data file),
+ * -EBUSY (slot ID owned by a live process), NVMSG_E_FULL_TABLE,
+ * NVMSG_E_CORRUPT, NVMSG_E_VERSION, NVMSG_E_NOT_PMEM, -EINVAL.
+ */
+NVMSG_API int nvmsg_producer_open(const char *dir, const char *name, int id,
+				  struct nvmsg_producer **out);
+
+/* nvmsg_producer_close -- release the slot; NULL and *p == NULL accepted;
+ * sets *p to NULL.  Pending (NVMSG_MORE) records are flushed first. */
+NVMSG_API void nvmsg_producer_close(struct nvmsg_producer **p);
+
+/* nvmsg_producer_id -- the slot this producer owns */
+NVMSG_API unsigned nvmsg_producer_id(const struct nvmsg_producer *p);
+
+/* nvmsg_producer_max_msg -- largest payload accepted, bytes */
+NVMSG_API size_t nvmsg_producer_max_msg(const struct nvmsg_producer *p);
+
+/* Flags for send, reserve and commit. */
+#define NVMSG_BLOCK 0x1 /* wait for space (up to timeout) instead of -EAGAIN */
+#define NVMSG_MORE 0x2  /* batch: do not persist or publish yet; a later
+			 * call without NVMSG_MORE, or nvmsg_producer_flush(),
+			 * persists the whole batch with one barrier */
+
+/*
+ * nvmsg_send -- copy LEN bytes from BUF into the channel as one message.
+ * Without NVMSG_MORE, returns 0 only after the record is durable on the
+ * channel's tier and published to consumers (durable before visible).
+ * With NVMSG_MORE it returns 0 once the record is written; it is neither
+ * durable nor visible until the next call without NVMSG_MORE or flush.
+ * A full channel returns -EAGAIN, or with NVMSG_BLOCK waits up to
+ * TIMEOUT_NS (< 0: forever) and returns -ETIMEDOUT.  A full channel never
+ * overwrites a record some consumer has not acknowledged.
+ * Errors: -EINVAL (NULL p or buf), NVMSG_E_EMPTY_MSG, NVMSG_E_TOO_BIG,
+ * -EAGAIN, -ETIMEDOUT, and tier errors from msync (-EIO).
+ */
+NVMSG_API int nvmsg_send(struct nvmsg_producer *p, const void *buf,
+			 size_t len, int flags, int64_t timeout_ns);
+
+/*
+ * struct nvmsg_claim -- a reservation for writing in place.  DATA points
+ * into the producer's mapping and is valid until commit or abort.
+ */
+struct nvmsg_claim {
+	void *data;      /* write the payload here */
+	size_t len;      /* bytes reserved */
+	uint64_t seq;    /* sequence number the message will carry */
+	uint64_t _pos;   /* private */
+};
+
+/*
+ * nvmsg_reserve -- reserve LEN bytes for one message (zero-copy).  Flags
+ * and errors as nvmsg_send().  Only one claim may be open per producer.
+ */
+NVMSG_API int nvmsg_reserve(struct nvmsg_producer *p, size_t len,
+			    struct nvmsg_claim *claim, int flags,
+			    int64_t timeout_ns);
+/* nvmsg_commit -- seal the claim; durable and visible on return unless
+ * FLAGS has NVMSG_MORE.  Errors: -EINVAL (no open claim). */
+NVMSG_API int nvmsg_commit(struct nvmsg_producer *p,
+			   struct nvmsg_claim *claim, int flags);
+/* nvmsg_abort -- drop the claim; nothing is sent. */
+NVMSG_API int nvmsg_abort(struct nvmsg_producer *p, struct nvmsg_claim *claim);
+/* nvmsg_producer_flush -- persist and publish every NVMSG_MORE record with
+ * one barrier.  0 when nothing was pending. */
+NVMSG_API int nvmsg_producer_flush(struct nvmsg_producer *p);
+
+/* ---------------------------------------------------------------- consume */
+
+struct nvmsg_consumer;
+
+#define NVMSG_CONSUMER_CREATE 0x1 /* register NAME if not yet registered
+				   * (needs write permission on the data
+				   * file); it starts at the current tail */
+#define NVMSG_CONSUMER_VERIFY 0x2 /* verify each record's checksum */
+
+/*
+ * nvmsg_consumer_open -- open DIR/NAME as the named consumer CONSUMER.
+ * The data region is mapped read-only from an O_RDONLY fd; only the
+ * consumer's own cursor region is writable.  A consumer resumes after its
+ * last ack.  Registration (NVMSG_CONSUMER_CREATE) creates the cursor region
+ * with the data file's mode plus owner write, and the consumer receives
+ * every message sent after registration returns.
+ * Errors: -ENOENT, -EACCES, NVMSG_E_NO_CONSUMER, NVMSG_E_FULL_TABLE,
+ * NVMSG_E_BAD_NAME, NVMSG_E_CORRUPT, NVMSG_E_VERSION, NVMSG_E_MISMATCH,
+ * NVMSG_E_NOT_PMEM.
+ */
+NVMSG_API int nvmsg_consumer_open(const char *dir, const char *name,
+				  const char *consumer, int flags,
+				  struct nvmsg_consumer **out);
+/* nvmsg_consumer_close -- NULL accepted; sets *c to NULL.  Does not ack. */
+NVMSG_API void nvmsg_consumer_close(struct nvmsg_consumer **c);
+
+/*
+ * struct nvmsg_view -- one message, read in place.  DATA points into the
+ * read-only mapping and stays valid until the message is acked (the ring
+ * does not overwrite unacked bytes).
+ */
+struct nvmsg_view {
+	const void *data;
+	size_t len;
+	unsigned producer; /* producer slot id */
+	uint64_t seq;      /* the producer's sequence number, from 1 */
+};
+
+/*
+ * nvmsg_view -- the next message not yet viewed, from any producer (round
+ * robin over producers; each producer's messages in order).  Waits up to
+ * TIMEOUT_NS (0: do not wait, -EAGAIN; < 0: forever) with an adaptive spin,
+ * then a futex on the channel's doorbell word.  Viewed messages stay
+ * unacked until nvmsg_ack().
+ * Errors: -EAGAIN, -ETIMEDOUT, NVMSG_E_CORRUPT (a record fails its bounds
+ * or checksum check; nvmsg_errmsg() says where), -EINVAL.
+ */
+NVMSG_API int nvmsg_view(struct nvmsg_consumer *c, struct nvmsg_view *v,
+			 int64_t timeout_ns);
+/*
+ * nvmsg_ack -- durably acknowledge every message viewed so far (one
+ * barrier for all of them), and wake producers blocked on a full ring.
+ * After it returns, a restart of this consumer resumes after them.
+ */
+NVMSG_API int nvmsg_ack(struct nvmsg_consumer *c);
+/* nvmsg_recv -- view, copy into BUF (CAP bytes) and ack.  *LEN gets the
+ * message size.  NVMSG_E_TOO_BIG (not consumed) if CAP is too small. */
+NVMSG_API int nvmsg_recv(struct nvmsg_consumer *c, void *buf, size_t cap,
+			 size_t *len, int64_t timeout_ns);
+
+/* ---------------------------------------------------------------- roles */
+
+/* Passing a consumer where a producer is expected (or the reverse) through
+ * a cast is detected: the call returns NVMSG_E_WRONG_MODE. */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NVMSG_H */

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * consume.c -- named consumers: view in place, ack durably, recv.
+ *
+ * A consumer maps the data region read-only and reads ring I only below
+ * the ring's pub_tail, loaded with acquire (pairs with the producer's
+ * release store after its barrier): everything it sees is already durable
+ * (I2).  Each ring has one writer and is read in position order (I3).
+ * Its acks live in its own cursor region: ack[I] is the position after the
+ * last record it acknowledged, stored with release after it stopped
+ * reading those bytes and persisted (NV_PP_ACK) before nvmsg_ack returns.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/clock.h"
+#include "../base/err.h"
+#include "chan.h"
+
+struct nvmsg_consumer {
+	uint32_t role;
+	unsigned index;
+	int verify;
+	unsigned nrings;
+	unsigned next;     /* ring to look at first (round robin) */
+	uint64_t ring_bytes;
+	struct nv_chan ch; /* read-only */
+	struct nv_cursor cur; /* ours, writable */
+	uint64_t rpos[NVMSG_MAX_PRODUCERS];  /* next position to view */
+	uint64_t pubc[NVMSG_MAX_PRODUCERS];  /* cached pub_tail */
+	uint64_t acked[NVMSG_MAX_PRODUCERS]; /* last durable ack */
+};
+
+static int
+check_role(const struct nvmsg_consumer *c)
+{
+	if (!c)
+		return nv_err(-EINVAL, "NULL consumer");
+	if (c->role != NV_ROLE_CONSUMER)
+		return nv_err(NVMSG_E_WRONG_MODE,
+			      "handle is not a consumer (producer handles "
+			      "cannot receive)");
+	return 0;
+}
+
+static int
+register_consumer(const char *dir, const char *name, const char *consumer)
+{
+	struct nv_chan w;
+	int rc = nv_chan_open(&w, dir, name, 1);
+
+	if (rc == -EACCES)
+		return nv_err(rc,
+			      "consumer '%s' is not registered on %s/%s.nvmsg "
+			      "and registering it needs write access to the "
+			      "channel: ask its owner to register it (nvmsg "
+			      "recv %s --consumer %s as the owner)",
+			      consumer, dir, name, name, consumer);
+	if (rc < 0)
+		return rc;
+	rc = nv_cons_register(&w, consumer);
+	nv_chan_close(&w);
+	return rc;
+}
+
+int
+nvmsg_consumer_open(const char *dir, const char *name, const char *consumer,
+		    int flags, struct nvmsg_consumer **out)
+{
+	struct nvmsg_consumer *c;
+	int rc, idx;
+
+	nv_err_clear();
+	if (!out)
+		return nv_err(-EINVAL, "NULL out");
+	*out = NULL;
+	if (!consumer)
+		return nv_err(NVMSG_E_BAD_NAME, "NULL consumer name");
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return nv_err(-ENOMEM, "out of memory");
+	c->cur.reg.fd = -1;
+	rc = nv_chan_open(&c->ch, dir, name, 0);
+	if (rc < 0)
+		goto fail_free;
+	idx = nv_cons_find(&c->ch, consumer);
+	if (idx < 0 && (flags & NVMSG_CONSUMER_CREATE)) {
+		rc = register_consumer(dir, name, consumer);
+		if (rc < 0)
+			goto fail_chan;
+		idx = nv_cons_find(&c->ch, consumer);
+	}
+	if (idx < 0) {
+		rc = nv_err(NVMSG_E_NO_CONSUMER,
+			    "%s: consumer '%s' is not registered (open it "
+			    "with NVMSG_CONSUMER_CREATE to register it)",
+			    c->ch.data.path, consumer);
+		goto fail_chan;
+	}
+	rc = nv_cursor_open(&c->cur, &c->ch, (unsigned)idx, consumer, 1);
+	if (rc < 0)
+		goto fail_chan;
+	c->role = NV_ROLE_CONSUMER;
+	c->index = (unsigned)idx;
+	c->verify = !!(flags & NVMSG_CONSUMER_VERIFY);
+	c->nrings = c->ch.l.max_producers;
+	c->ring_bytes = c->ch.l.ring_bytes;
+	for (unsigned i = 0; i < c->nrings; i++) {
+		uint64_t a = nv_load_acquire(&c->cur.acks[i].ack);
+		uint64_t hint = nv_load_relaxed(&c->ch.prod[i].tail_hint);
+		uint64_t pubt = nv_load_acquire(&c->ch.prod[i].pub_tail);
+		uint64_t top = hint > pubt ? hint : pubt;
+		if (a % NV_REC_ALIGN || a > top) {
+			rc = nv_err(NVMSG_E_CORRUPT,
+				    "%s: ack %llu of ring %u is ahead of the "
+				    "ring's tail %llu",
+				    c->cur.reg.path, (unsigned long long)a, i,
+				    (unsigned long long)top);
+			goto fail_cur;
+		}
+		c->rpos[i] = a;
+		c->acked[i] = a;
+		c->pubc[i] = pubt;
+	}
+	*out = c;
+	return 0;
+fail_cur:
+	nv_cursor_close(&c->cur);
+fail_chan:
+	nv_chan_close(&c->ch);
+fail_free:
+	free(c);
+	return rc;
+}
+
+void
+nvmsg_consumer_close(struct nvmsg_consumer **cp)
+{
+	struct nvmsg_consumer *c;
+
+	if (!cp || !*cp)
+		return;
+	c = *cp;
+	*cp = NULL;
+	if (c->role != NV_ROLE_CONSUMER)
+		return;
+	c->role = 0;
+	nv_cursor_close(&c->cur);
+	nv_chan_close(&c->ch);
+	free(c);
+}
+
+/* try_ring -- the next message of ring I into *v: 1 found, 0 none, <0 err */
+static int
+try_ring(struct nvmsg_consumer *c, unsigned i, struct nvmsg_view *v)
+{
+	const unsigned char *ring = nv_chan_ring(&c->ch, i);
+	struct nv_rec_info ri;
+	const char *why = "";
+
+	for (;;) {
+		uint64_t pos = c->rpos[i];
+		if (pos >= c->pubc[i]) {
+			/* acquire: pairs with the producer's release store
+			 * of pub_tail after the barrier (I2) */
+			c->pubc[i] = nv_load_acquire(&c->ch.prod[i].pub_tail);
+			if (pos >= c->pubc[i])
+				return 0;
+			if (c->pubc[i] - pos > c->ring_bytes)
+				return nv_err(NVMSG_E_CORRUPT,
+					      "%s: ring %u published tail "
+					      "%llu is more than a ring ahead "
+					      "of position %llu",
+					      c->ch.data.path, i,
+					      (unsigned long long)c->pubc[i],
+					      (unsigned long long)pos);
+		}
+		if (nv_rec_read(ring, c->ring_bytes, pos,
+				c->verify ? NV_REC_VERIFY : NV_REC_BOUNDS, &ri,
+				&why) != 0 ||
+		    ri.producer != i || ri.size > c->pubc[i] - pos)
+			return nv_err(NVMSG_E_CORRUPT,
+				      "%s: ring %u record at position %llu: "
+				      "%s",
+				      c->ch.data.path, i,
+				      (unsigned long long)pos,
+				      why[0] ? why : "crosses the tail");
+		c->rpos[i] = pos + ri.size;
+		if (ri.type == NV_REC_PAD)
+			continue;
+		v->data = ri.payload;
+		v->len = ri.len;
+		v->producer = i;
+		v->seq = ri.seq;
+		return 1;
+	}
+}
+
+static int
+poll_once(struct nvmsg_consumer *c, struct nvmsg_view *v)
+{
+	for (unsigned k = 0; k < c->nrings; k++) {
+		unsigned i = c->next + k;
+		if (i >= c->nrings)
+			i -= c->nrings;
+		int rc = try_ring(c, i, v);
+		if (rc != 0) {
+			c->next = i + 1 == c->nrings ? 0 : i + 1;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int
+nvmsg_view(struct nvmsg_consumer *c, struct nvmsg_view *v, int64_t timeout_ns)
+{
+	int rc = check_role(c);
+
+	if (nv_unlikely(rc < 0))
+		return rc;
+	if (nv_unlikely(!v))
+		return nv_err(-EINVAL, "NULL view");
+	rc = poll_once(c, v);
+	if (rc != 0)
+		return rc > 0 ? 0 : rc;
+	if (timeout_ns == 0)
+		return -EAGAIN;
+	uint64_t deadline = nv_deadline(timeout_ns);
+	/* adaptive: spin first (a message is usually a few hundred ns
+	 * away), then sleep on the doorbell in bounded slices */
+	for (unsigned spin = 0;; spin++) {
+		if (spin < 4096) {
+			nv_cpu_relax();
+			if ((spin & 255) == 255 && nv_now_ns() >= deadline)
+				break;
+		} else {
+			uint64_t slice = nv_wait_slice(deadline, 2000000);
+			if (slice == 0)
+				break;
+			nv_a32 *bell = &c->ch.hdr->doorbell;
+			/* seq_cst: our waiting flag must be visible before
+			 * we re-check the rings (pairs with the producer's
+			 * load of it after publishing) */
+			nv_store_seq(&c->cur.hdr->waiting, 1);
+			uint32_t d = nv_load_seq(bell);
+			rc = poll_once(c, v);
+			if (rc == 0)
+				nv_futex_wait(bell, d, slice);
+			nv_store_relaxed(&c->cur.hdr->waiting, 0);
+			if (rc != 0)
+				return rc > 0 ? 0 : rc;
+		}
+		rc = poll_once(c, v);
+		if (rc != 0)
+			return rc > 0 ? 0 : rc;
+	}
+	return -ETIMEDOUT;
+}
+
+int
+nvmsg_ack(struct nvmsg_consumer *c)
+{
+	int rc = check_role(c);
+	int any = 0;
+
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < c->nrings; i++) {
+		if (c->rpos[i] == c->acked[i])
+			continue;
+		/* release: our reads of the acked bytes happen before the
+		 * producer, acquiring this word, overwrites them */
+		nv_store_release(&c->cur.acks[i].ack, c->rpos[i]);
+		nv_tier_flush(&c->cur.reg.map, &c->cur.acks[i], 8);
+		any = 1;
+	}
+	if (!any)
+		return 0;
+	rc = nv_tier_drain(&c->cur.reg.map, NV_PP_ACK);
+	if (rc < 0)
+		return nv_err_append(rc, "%s: acks not made durable",
+				     c->cur.reg.path);
+	for (unsigned i = 0; i < c->nrings; i++) {
+		if (c->rpos[i] == c->acked[i])
+			continue;
+		c->acked[i] = c->rpos[i];
+		/* relaxed: a producer that starts waiting after this load
+		 * re-checks within its wait slice (wait.c) */
+		if (nv_load_relaxed(&c->ch.prod[i].waiting))
+			nv_futex_wake((nv_a32 *)(void *)&c->cur.acks[i].ack);
+	}
+	return 0;
+}
+
+int
+nvmsg_recv(struct nvmsg_consumer *c, void *buf, size_t cap, size_t *len,
+	   int64_t timeout_ns)
+{
+	struct nvmsg_view v;
+	int rc = check_role(c);
+
+	if (rc < 0)
+		return rc;
+	if (!buf || !len)
+		return nv_err(-EINVAL, "NULL %s", buf ? "len" : "buffer");
+	rc = nvmsg_view(c, &v, timeout_ns);
+	if (rc < 0)
+		return rc;
+	*len = v.len;
+	if (v.len > cap) {
+		/* step back: the message stays unviewed */
+		c->rpos[v.producer] -= nv_rec_size(v.len);
+		return nv_err(NVMSG_E_TOO_BIG,
+			      "message of %zu bytes does not fit a %zu-byte "
+			      "buffer",
+			      v.len, cap);
+	}
+	memcpy(buf, v.data, v.len);
+	return nvmsg_ack(c);
+}

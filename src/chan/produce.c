@@ -1,0 +1,624 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * produce.c -- producers: claim a ring slot, reserve, commit, send, flush.
+ *
+ * Each producer owns one ring, so a ring has exactly one writer: no
+ * reservation race between producers, a producer that dies mid-record
+ * leaves a torn tail only in its own ring (nobody waits behind it), and a
+ * batch of records is made durable with one barrier.
+ *
+ * Durable before visible (I2), per batch:
+ *   1. write records (payload, then header sealed with its checksum);
+ *   2. store tail_hint and next_seq (slot line 1);
+ *   3. flush the records and line 1, then ONE drain   (NV_PP_RECORD);
+ *   4. release-store pub_tail: consumers read only below pub_tail.
+ * Recovery does not need the commit word to be persisted separately: the
+ * position-seeded checksum tells a whole record from a torn one.
+ *
+ * Back-pressure: the producer writes at most one ring ahead of the lowest
+ * ack of the consumers it knows (acks it maps read-only), so an unacked
+ * record is never overwritten; see consumers.c for consumers that join.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../base/err.h"
+#include "../recover/recover.h"
+#include "chan.h"
+
+struct nvmsg_producer {
+	uint32_t role;
+	unsigned id;
+	struct nv_chan ch;
+	struct nv_prod_slot *slot;
+	unsigned char *ring;
+	uint64_t ring_bytes;
+	uint64_t tail;     /* next write position (>= pub) */
+	uint64_t pub;      /* published (durable) position */
+	uint64_t next_seq; /* seq of the next message */
+	uint64_t limit;    /* writes must end at or below this */
+	uint64_t cons_gen; /* cons_gen the cursor set was built from */
+	uint64_t owner;    /* our owner word */
+	size_t max_msg;
+	int claim_open;
+	int poisoned;      /* a barrier failed: nothing more is sent */
+	unsigned ncur;
+	struct nv_cursor *cur[NVMSG_MAX_CONSUMERS];
+};
+
+static int
+check_role(const struct nvmsg_producer *p)
+{
+	if (!p)
+		return nv_err(-EINVAL, "NULL producer");
+	if (p->role != NV_ROLE_PRODUCER)
+		return nv_err(NVMSG_E_WRONG_MODE,
+			      "handle is not a producer (consumer handles "
+			      "cannot send)");
+	return 0;
+}
+
+/* sync_consumers -- map the cursor regions of newly registered consumers */
+static int
+sync_consumers(struct nvmsg_producer *p)
+{
+	struct nv_chan *ch = &p->ch;
+	/* seq_cst fence: orders our earlier pub_tail store before the
+	 * cons_gen load (store-buffering pair with the registrar) */
+	nv_fence_seq();
+	uint64_t gen = nv_load_seq(&ch->hdr->cons_gen);
+	if (gen == p->cons_gen)
+		return 0;
+	for (unsigned i = 0; i < ch->l.max_consumers; i++) {
+		char name[NVMSG_NAME_MAX + 1];
+		if (p->cur[i] || nv_load_acquire(&ch->cons[i].state) !=
+					 NV_CONS_ACTIVE)
+			continue;
+		if (nv_cons_name(ch, i, name) != 0)
+			return nv_err(NVMSG_E_CORRUPT,
+				      "%s: consumer table entry %u has an "
+				      "invalid name",
+				      ch->data.path, i);
+		struct nv_cursor *cu = calloc(1, sizeof(*cu));
+		if (!cu)
+			return nv_err(-ENOMEM, "out of memory");
+		int rc = nv_cursor_open(cu, ch, i, name, 0);
+		if (rc < 0) {
+			free(cu);
+			return nv_err_append(rc, "producer cannot see the "
+						 "acks of consumer %s",
+					     name);
+		}
+		p->cur[i] = cu;
+		p->ncur++;
+	}
+	p->cons_gen = gen;
+	return 0;
+}
+
+/* min_ack -- lowest ack over known consumers for our ring; pub if none.
+ * *who gets the cursor holding it (NULL if none). */
+static uint64_t
+min_ack(const struct nvmsg_producer *p, struct nv_cursor **who)
+{
+	uint64_t m = p->pub;
+
+	*who = NULL;
+	for (unsigned i = 0; i < p->ch.l.max_consumers; i++) {
+		struct nv_cursor *cu = p->cur[i];
+		if (!cu)
+			continue;
+		/* acquire: pairs with the consumer's release store of its
+		 * ack, issued after it finished reading those bytes, which
+		 * we are about to overwrite */
+		uint64_t a = nv_load_acquire(&cu->acks[p->id].ack);
+		if (a > p->pub) /* hostile or stale: never trust upward */
+			a = p->pub;
+		if (!*who || a < m) {
+			m = a;
+			*who = cu;
+		}
+	}
+	return m;
+}
+
+static int
+refresh_limit(struct nvmsg_producer *p, struct nv_cursor **who)
+{
+	int rc = sync_consumers(p);
+
+	if (rc < 0)
+		return rc;
+	p->limit = min_ack(p, who) + p->ring_bytes;
+	return 0;
+}
+
+static void
+wake_consumers(struct nvmsg_producer *p)
+{
+	/* relaxed: a consumer that set waiting just after this load is
+	 * woken by its own wait slice (wait.c); no fence on the hot path */
+	for (unsigned i = 0; i < p->ch.l.max_consumers; i++) {
+		struct nv_cursor *cu = p->cur[i];
+		if (cu && nv_load_relaxed(&cu->hdr->waiting)) {
+			atomic_fetch_add_explicit(&p->ch.hdr->doorbell, 1,
+						  memory_order_release);
+			nv_futex_wake(&p->ch.hdr->doorbell);
+			return;
+		}
+	}
+}
+
+/* flush_span -- queue ring bytes [from, to) for write-back (may wrap) */
+static void
+flush_span(struct nvmsg_producer *p, uint64_t from, uint64_t to)
+{
+	uint64_t mask = p->ring_bytes - 1;
+	uint64_t off = from & mask, len = to - from;
+
+	if (len == 0)
+		return;
+	if (off + len > p->ring_bytes) {
+		nv_tier_flush(&p->ch.data.map, p->ring + off,
+			      p->ring_bytes - off);
+		nv_tier_flush(&p->ch.data.map, p->ring,
+			      len - (p->ring_bytes - off));
+	} else {
+		nv_tier_flush(&p->ch.data.map, p->ring + off, len);
+	}
+}
+
+/* publish -- make [pub, tail) durable with one barrier, then visible */
+static int
+publish(struct nvmsg_producer *p)
+{
+	int rc;
+
+	if (p->tail == p->pub)
+		return 0;
+	nv_store_relaxed(&p->slot->tail_hint, p->tail);
+	nv_store_relaxed(&p->slot->next_seq, p->next_seq);
+	flush_span(p, p->pub, p->tail);
+	nv_tier_flush(&p->ch.data.map, &p->slot->tail_hint, 16);
+	/* last batch's pub_tail: lets media lag at most one batch */
+	nv_tier_flush(&p->ch.data.map, &p->slot->pub_tail, 8);
+	rc = nv_tier_drain(&p->ch.data.map, NV_PP_RECORD);
+	if (nv_unlikely(rc < 0)) {
+		p->poisoned = rc;
+		return nv_err_append(rc, "%s: records not made durable; "
+					 "producer stopped",
+				     p->ch.data.path);
+	}
+	/* release: pairs with the consumer's acquire load of pub_tail, so
+	 * the record bytes are visible before the position that covers them */
+	nv_store_release(&p->slot->pub_tail, p->tail);
+	p->pub = p->tail;
+	if (p->ncur)
+		wake_consumers(p);
+	return 0;
+}
+
+/* wait_space -- until tail + need <= limit, or -EAGAIN / -ETIMEDOUT */
+static int
+wait_space(struct nvmsg_producer *p, uint64_t need, int flags,
+	   int64_t timeout_ns)
+{
+	struct nv_cursor *who;
+	uint64_t deadline = 0;
+	int rc;
+
+	if (p->tail + need <= p->limit)
+		return 0;
+	if ((rc = refresh_limit(p, &who)) < 0)
+		return rc;
+	if (p->tail + need <= p->limit)
+		return 0;
+	/* our own unpublished batch may be what holds consumers back */
+	if (p->tail != p->pub) {
+		if ((rc = publish(p)) < 0)
+			return rc;
+		if ((rc = refresh_limit(p, &who)) < 0)
+			return rc;
+		if (p->tail + need <= p->limit)
+			return 0;
+	}
+	if (!(flags & NVMSG_BLOCK))
+		return nv_err(-EAGAIN, "%s: ring %u full", p->ch.data.path,
+			      p->id);
+	deadline = nv_deadline(timeout_ns);
+	for (unsigned spin = 0;; spin++) {
+		if (spin < 256) {
+			nv_cpu_relax();
+		} else {
+			uint64_t slice = nv_wait_slice(deadline, 2000000);
+			if (slice == 0) {
+				rc = nv_err(-ETIMEDOUT,
+					    "%s: ring %u full until timeout",
+					    p->ch.data.path, p->id);
+				break;
+			}
+			nv_store_seq(&p->slot->waiting, 1);
+			if ((rc = refresh_limit(p, &who)) < 0)
+				break;
+			if (p->tail + need <= p->limit)
+				break;
+			if (who) {
+				uint64_t a = nv_load_acquire(
+					&who->acks[p->id].ack);
+				/* the low half of the 64-bit ack word */
+				nv_futex_wait((nv_a32 *)(void *)&who->acks[p->id]
+						      .ack,
+					      (uint32_t)a, slice);
+			}
+		}
+		if ((rc = refresh_limit(p, &who)) < 0)
+			break;
+		if (p->tail + need <= p->limit) {
+			rc = 0;
+			break;
+		}
+	}
+	nv_store_relaxed(&p->slot->waiting, 0);
+	return rc;
+}
+
+/* place -- make room for a record of LEN payload bytes at the tail,
+ * writing a pad record first if it would cross the ring end */
+static int
+place(struct nvmsg_producer *p, size_t len, int flags, int64_t timeout_ns)
+{
+	uint64_t need = nv_rec_size(len);
+	uint64_t off = p->tail & (p->ring_bytes - 1);
+	int rc;
+
+	if (off + need > p->ring_bytes) {
+		uint64_t pad = p->ring_bytes - off;
+		if ((rc = wait_space(p, pad, flags, timeout_ns)) < 0)
+			return rc;
+		nv_rec_seal((struct nv_rec_hdr *)(p->ring + off), p->tail, 0,
+			    (uint32_t)(pad - NV_REC_HDR), NV_REC_PAD,
+			    (uint16_t)p->id);
+		p->tail += pad;
+	}
+	return wait_space(p, need, flags, timeout_ns);
+}
+
+static int
+check_len(struct nvmsg_producer *p, size_t len)
+{
+	if (len == 0)
+		return nv_err(NVMSG_E_EMPTY_MSG, "zero-length message");
+	if (len > p->max_msg)
+		return nv_err(NVMSG_E_TOO_BIG,
+			      "message of %zu bytes; this channel takes at "
+			      "most %zu (half a ring less a header)",
+			      len, p->max_msg);
+	if (p->poisoned)
+		return nv_err(p->poisoned, "producer stopped after a failed "
+					   "persist");
+	return 0;
+}
+
+static int
+commit_at(struct nvmsg_producer *p, size_t len, int flags)
+{
+	struct nv_rec_hdr *r =
+		(void *)(p->ring + (p->tail & (p->ring_bytes - 1)));
+
+	nv_rec_seal(r, p->tail, p->next_seq++, (uint32_t)len, NV_REC_MSG,
+		    (uint16_t)p->id);
+	p->tail += nv_rec_size(len);
+	if (flags & NVMSG_MORE)
+		return 0;
+	return publish(p);
+}
+
+int
+nvmsg_send(struct nvmsg_producer *p, const void *buf, size_t len, int flags,
+	   int64_t timeout_ns)
+{
+	int rc = check_role(p);
+
+	if (nv_unlikely(rc < 0))
+		return rc;
+	if (nv_unlikely(!buf))
+		return nv_err(-EINVAL, "NULL message buffer");
+	if (nv_unlikely((rc = check_len(p, len)) < 0))
+		return rc;
+	if (nv_unlikely(p->claim_open))
+		return nv_err(-EBUSY, "a reserved claim is open: commit or "
+				      "abort it first");
+	if (nv_unlikely((rc = place(p, len, flags, timeout_ns)) < 0))
+		return rc;
+	memcpy(p->ring + (p->tail & (p->ring_bytes - 1)) + NV_REC_HDR, buf,
+	       len);
+	return commit_at(p, len, flags);
+}
+
+int
+nvmsg_reserve(struct nvmsg_producer *p, size_t len, struct nvmsg_claim *claim,
+	      int flags, int64_t timeout_ns)
+{
+	int rc = check_role(p);
+
+	if (rc < 0)
+		return rc;
+	if (!claim)
+		return nv_err(-EINVAL, "NULL claim");
+	if ((rc = check_len(p, len)) < 0)
+		return rc;
+	if (p->claim_open)
+		return nv_err(-EBUSY, "a claim is already open");
+	if ((rc = place(p, len, flags, timeout_ns)) < 0)
+		return rc;
+	claim->data = p->ring + (p->tail & (p->ring_bytes - 1)) + NV_REC_HDR;
+	claim->len = len;
+	claim->seq = p->next_seq;
+	claim->_pos = p->tail;
+	p->claim_open = 1;
+	return 0;
+}
+
+int
+nvmsg_commit(struct nvmsg_producer *p, struct nvmsg_claim *claim, int flags)
+{
+	int rc = check_role(p);
+
+	if (rc < 0)
+		return rc;
+	if (!claim || !p->claim_open || claim->_pos != p->tail)
+		return nv_err(-EINVAL, "no such open claim");
+	p->claim_open = 0;
+	return commit_at(p, claim->len, flags);
+}
+
+int
+nvmsg_abort(struct nvmsg_producer *p, struct nvmsg_claim *claim)
+{
+	int rc = check_role(p);
+
+	if (rc < 0)
+		return rc;
+	if (!claim || !p->claim_open || claim->_pos != p->tail)
+		return nv_err(-EINVAL, "no such open claim");
+	p->claim_open = 0;
+	return 0;
+}
+
+int
+nvmsg_producer_flush(struct nvmsg_producer *p)
+{
+	int rc = check_role(p);
+
+	return rc < 0 ? rc : publish(p);
+}
+
+unsigned
+nvmsg_producer_id(const struct nvmsg_producer *p)
+{
+	return p ? p->id : 0;
+}
+
+size_t
+nvmsg_producer_max_msg(const struct nvmsg_producer *p)
+{
+	return p ? p->max_msg : 0;
+}
+
+/* owner word: start time (low 32 bits) << 32 | pid, claimed by one CAS so
+ * that no reader sees a pid with another process's start time */
+static uint64_t
+owner_word(pid_t pid, uint64_t start)
+{
+	return (start & 0xffffffffull) << 32 | (uint32_t)pid;
+}
+
+static int
+owner_dead(uint64_t w)
+{
+	pid_t pid = (pid_t)(w & 0xffffffffu);
+	uint64_t start = nv_proc_start(pid);
+
+	if (w == 0)
+		return 1;
+	if (start == 0)
+		return !nv_proc_alive(pid, 0);
+	return (start & 0xffffffffull) != w >> 32;
+}
+
+static int
+claim_slot(struct nvmsg_producer *p, unsigned i)
+{
+	nv_a64 *ow = &p->ch.prod[i].owner_pid;
+	uint64_t cur = nv_load_acquire(ow);
+
+	if (cur == p->owner)
+		return -EBUSY; /* another handle of this process */
+	if (cur != 0 && !owner_dead(cur))
+		return -EBUSY;
+	/* acq_rel: acquire the dead owner's ring state, release ours */
+	if (!atomic_compare_exchange_strong_explicit(
+		    ow, &cur, p->owner, memory_order_acq_rel,
+		    memory_order_relaxed))
+		return -EBUSY;
+	p->id = i;
+	p->slot = &p->ch.prod[i];
+	nv_tier_persist(&p->ch.data.map, ow, 8, NV_PP_PRODUCER_CLAIM);
+	return 0;
+}
+
+/* zero_free -- clear ring bytes outside the live span [lo, end), so that a
+ * torn tail can never be mistaken for records later (cut a torn tail) */
+static void
+zero_free(struct nvmsg_producer *p, uint64_t lo, uint64_t end)
+{
+	uint64_t mask = p->ring_bytes - 1;
+	uint64_t from = end, len = p->ring_bytes - (end - lo);
+	uint64_t off = from & mask;
+
+	if (len == 0)
+		return;
+	if (off + len > p->ring_bytes) {
+		memset(p->ring + off, 0, p->ring_bytes - off);
+		memset(p->ring, 0, len - (p->ring_bytes - off));
+	} else {
+		memset(p->ring + off, 0, len);
+	}
+	flush_span(p, from, from + len);
+}
+
+/* recover_ring -- find the tail of our ring (see recover/scan.c) */
+static int
+recover_ring(struct nvmsg_producer *p)
+{
+	struct nv_scan s;
+	struct nv_cursor *who;
+	uint64_t hint = nv_load_relaxed(&p->slot->tail_hint);
+	uint64_t pubt = nv_load_relaxed(&p->slot->pub_tail);
+	int rc;
+
+	if (hint % NV_REC_ALIGN || pubt % NV_REC_ALIGN || pubt > hint ||
+	    hint - pubt > p->ring_bytes) {
+		/* pub_tail may exceed a stale hint only by corruption */
+		if (!(pubt > hint && hint % NV_REC_ALIGN == 0 &&
+		      pubt % NV_REC_ALIGN == 0))
+			return nv_err(NVMSG_E_CORRUPT,
+				      "%s: producer slot %u: tail hint %llu "
+				      "and published tail %llu disagree",
+				      p->ch.data.path, p->id,
+				      (unsigned long long)hint,
+				      (unsigned long long)pubt);
+	}
+	p->pub = pubt > hint ? pubt : hint;
+	if ((rc = sync_consumers(p)) < 0)
+		return rc;
+	uint64_t lo = min_ack(p, &who);
+	uint64_t start = lo < pubt ? lo : pubt;
+	nv_scan_ring(p->ring, p->ring_bytes, p->id, start, &s);
+	if (s.end < p->pub)
+		return nv_err(NVMSG_E_CORRUPT,
+			      "%s: ring %u: record at position %llu fails "
+			      "(%s) below the durable tail %llu",
+			      p->ch.data.path, p->id,
+			      (unsigned long long)s.end, s.stop,
+			      (unsigned long long)p->pub);
+	uint64_t seq = nv_load_relaxed(&p->slot->next_seq);
+	if (s.last_seq + 1 > seq)
+		seq = s.last_seq + 1;
+	if (seq == 0)
+		seq = 1;
+	p->next_seq = seq;
+	p->tail = s.end;
+	/* a whole record the dead owner never published may be visible but
+	 * not durable: persist it before anyone can see it */
+	flush_span(p, pubt, s.end);
+	zero_free(p, lo, s.end);
+	nv_store_relaxed(&p->slot->tail_hint, s.end);
+	nv_store_relaxed(&p->slot->next_seq, seq);
+	nv_tier_flush(&p->ch.data.map, &p->slot->tail_hint, 16);
+	rc = nv_tier_drain(&p->ch.data.map, NV_PP_PRODUCER_RECOVER);
+	if (rc < 0)
+		return rc;
+	/* release: as in publish() */
+	nv_store_release(&p->slot->pub_tail, s.end);
+	p->pub = s.end;
+	return refresh_limit(p, &who);
+}
+
+int
+nvmsg_producer_open(const char *dir, const char *name, int id,
+		    struct nvmsg_producer **out)
+{
+	struct nvmsg_producer *p;
+	int rc;
+
+	nv_err_clear();
+	if (!out)
+		return nv_err(-EINVAL, "NULL out");
+	*out = NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return nv_err(-ENOMEM, "out of memory");
+	rc = nv_chan_open(&p->ch, dir, name, 1);
+	if (rc < 0) {
+		if (rc == -EACCES)
+			nv_err_append(rc, "cannot open as producer");
+		free(p);
+		return rc;
+	}
+	p->role = NV_ROLE_PRODUCER;
+	p->ring_bytes = p->ch.l.ring_bytes;
+	p->max_msg = p->ring_bytes / 2 - NV_REC_HDR;
+	p->owner = owner_word(getpid(), nv_proc_start(getpid()));
+	if (id != NVMSG_ANY_PRODUCER &&
+	    (id < 0 || (unsigned)id >= p->ch.l.max_producers)) {
+		rc = nv_err(-EINVAL, "%s: producer id %d out of range 0..%u",
+			    p->ch.data.path, id, p->ch.l.max_producers - 1);
+		goto fail;
+	}
+	rc = -EBUSY;
+	if (id != NVMSG_ANY_PRODUCER) {
+		rc = claim_slot(p, (unsigned)id);
+		if (rc < 0)
+			nv_err(rc, "%s: producer slot %d is owned by a live "
+				   "process",
+			       p->ch.data.path, id);
+	} else {
+		for (unsigned i = 0; i < p->ch.l.max_producers && rc < 0; i++)
+			rc = claim_slot(p, i);
+		if (rc < 0)
+			rc = nv_err(NVMSG_E_FULL_TABLE,
+				    "%s: all %u producer slots are owned by "
+				    "live processes",
+				    p->ch.data.path, p->ch.l.max_producers);
+	}
+	if (rc < 0)
+		goto fail;
+	p->ring = nv_chan_ring(&p->ch, p->id);
+	rc = recover_ring(p);
+	if (rc < 0) {
+		nv_store_release(&p->slot->owner_pid, 0);
+		goto fail;
+	}
+	*out = p;
+	return 0;
+fail:
+	for (unsigned i = 0; i < NVMSG_MAX_CONSUMERS; i++)
+		if (p->cur[i]) {
+			nv_cursor_close(p->cur[i]);
+			free(p->cur[i]);
+		}
+	nv_chan_close(&p->ch);
+	free(p);
+	return rc;
+}
+
+void
+nvmsg_producer_close(struct nvmsg_producer **pp)
+{
+	struct nvmsg_producer *p;
+
+	if (!pp || !*pp)
+		return;
+	p = *pp;
+	*pp = NULL;
+	if (p->role != NV_ROLE_PRODUCER)
+		return;
+	publish(p);
+	nv_tier_persist(&p->ch.data.map, &p->slot->pub_tail, 8,
+			NV_PP_PRODUCER_CLAIM);
+	/* release: our ring state is complete before the slot is free */
+	nv_store_release(&p->slot->owner_pid, 0);
+	nv_tier_persist(&p->ch.data.map, &p->slot->owner_pid, 8,
+			NV_PP_PRODUCER_CLAIM);
+	for (unsigned i = 0; i < NVMSG_MAX_CONSUMERS; i++)
+		if (p->cur[i]) {
+			nv_cursor_close(p->cur[i]);
+			free(p->cur[i]);
+		}
+	p->role = 0;
+	nv_chan_close(&p->ch);
+	free(p);
+}

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * format.h -- the on-media format, version 1.  Same tables as docs/FORMAT.md.
+ * All integers little-endian; every offset pinned by _Static_assert below.
+ *
+ * DATA REGION (DIR/NAME.nvmsg)
+ * OFFSET  SIZE  DESCRIPTION
+ *      0     8  magic "NVMSGCH\0"
+ *      8     4  version (1)
+ *     12     4  header_bytes (4096)
+ *     16     8  file_bytes
+ *     24     8  ring_bytes (per producer ring, power of two)
+ *     32     4  max_producers (1..64)
+ *     36     4  max_consumers (1..64)
+ *     40     4  tier (1 volatile, 2 pmem, 3 msync, 4 emulated)
+ *     44     4  flags (0)
+ *     48    16  uuid (random, also in every cursor region)
+ *     64     8  created_ns (CLOCK_REALTIME)
+ *     72     8  cons_table_off
+ *     80     8  prod_table_off
+ *     88     8  ring_off
+ *     96    24  reserved, zero
+ *    120     8  header_check = XXH3-64(bytes 0..119, seed 0)
+ *    128     4  doorbell (producers increment when a consumer sleeps)
+ *    192     8  cons_gen (registrations so far; registrar writes)
+ *   4096        consumer table: max_consumers x 64-byte entries
+ *      +0   8     state: 0 free, 1 active (stored last)
+ *      +8  48     name, NUL-padded
+ *   prod_table_off: max_producers x 256-byte slots
+ *      +0   8     pub_tail: published position (producer writes,
+ *                 consumers read; stored after the record is durable)
+ *     +64   8     tail_hint: == pub_tail, flushed with each batch
+ *     +72   8     next_seq: sequence of the next record, same batch
+ *    +128   8     owner_pid (0 free)
+ *    +136   8     owner_start (process start time, clock ticks)
+ *    +144   4     waiting: producer sleeps on a full ring
+ *   ring_off: max_producers rings of ring_bytes each
+ *
+ * RECORD (32-byte aligned inside a ring; never straddles the ring end)
+ *      0   8  pos: absolute position of this record (never wraps)
+ *      8   8  seq: producer sequence number, from 1
+ *     16   4  len: payload bytes
+ *     20   2  type: 1 message, 2 pad (fills to the ring end)
+ *     22   2  producer slot id
+ *     24   8  check = XXH3-64(bytes 8..23 ++ payload, seed pos);
+ *             a pad record's payload is not covered
+ *     32 len  payload, then zero to 32-byte alignment (not covered)
+ *
+ * CURSOR REGION (DIR/NAME.CONSUMER.nvcur)
+ *      0   8  magic "NVMSGCU\0"
+ *      8   4  version (1)
+ *     12   4  consumer index in the channel's consumer table
+ *     16  16  channel uuid
+ *     32  48  consumer name
+ *     80   4  max_producers
+ *     84   4  reserved
+ *     88   8  created_ns
+ *     96  24  reserved
+ *    120   8  header_check = XXH3-64(bytes 0..119, seed 0)
+ *    128   4  waiting: consumer sleeps on the doorbell
+ *    256 + 64*i  8  ack[i]: next unread position in ring i (durable)
+ */
+#ifndef NV_FORMAT_H
+#define NV_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../base/atomic.h"
+#include "../base/compiler.h"
+
+#define NV_FORMAT_VERSION 1u
+#define NV_DATA_MAGIC "NVMSGCH"
+#define NV_CUR_MAGIC "NVMSGCU"
+#define NV_PAGE 4096u
+#define NV_REC_ALIGN 32u
+#define NV_REC_HDR 32u
+#define NV_REC_MSG 1u
+#define NV_REC_PAD 2u
+
+struct nv_data_hdr {
+	char magic[8];
+	uint32_t version;
+	uint32_t header_bytes;
+	uint64_t file_bytes;
+	uint64_t ring_bytes;
+	uint32_t max_producers;
+	uint32_t max_consumers;
+	uint32_t tier;
+	uint32_t flags;
+	uint8_t uuid[16];
+	uint64_t created_ns;
+	uint64_t cons_table_off;
+	uint64_t prod_table_off;
+	uint64_t ring_off;
+	uint8_t reserved[24];
+	uint64_t header_check;
+	/* line 2: producers write (read by sleeping consumers) */
+	nv_a32 doorbell;
+	uint8_t pad1[60];
+	/* line 3: registrar writes */
+	nv_a64 cons_gen;
+	uint8_t pad2[56];
+};
+NV_OFFSET_IS(struct nv_data_hdr, version, 8);
+NV_OFFSET_IS(struct nv_data_hdr, file_bytes, 16);
+NV_OFFSET_IS(struct nv_data_hdr, ring_bytes, 24);
+NV_OFFSET_IS(struct nv_data_hdr, max_producers, 32);
+NV_OFFSET_IS(struct nv_data_hdr, tier, 40);
+NV_OFFSET_IS(struct nv_data_hdr, uuid, 48);
+NV_OFFSET_IS(struct nv_data_hdr, created_ns, 64);
+NV_OFFSET_IS(struct nv_data_hdr, cons_table_off, 72);
+NV_OFFSET_IS(struct nv_data_hdr, ring_off, 88);
+NV_OFFSET_IS(struct nv_data_hdr, header_check, 120);
+NV_OFFSET_IS(struct nv_data_hdr, doorbell, 128);
+NV_OFFSET_IS(struct nv_data_hdr, cons_gen, 192);
+NV_SIZE_IS(struct nv_data_hdr, 256);
+#define NV_HDR_CHECKED 120u
+
+struct nv_cons_entry {
+	nv_a64 state; /* registrar writes, release, after name */
+	char name[48];
+	uint64_t reserved;
+};
+NV_OFFSET_IS(struct nv_cons_entry, name, 8);
+NV_SIZE_IS(struct nv_cons_entry, 64);
+#define NV_CONS_FREE 0u
+#define NV_CONS_ACTIVE 1u
+
+struct nv_prod_slot {
+	/* line 0: the owner producer writes; consumers read */
+	nv_a64 pub_tail;
+	uint8_t pad0[56];
+	/* line 1: the owner producer writes; flushed in each batch barrier */
+	nv_a64 tail_hint;
+	nv_a64 next_seq;
+	uint8_t pad1[48];
+	/* line 2: ownership; the claiming producer writes */
+	nv_a64 owner_pid;
+	nv_a64 owner_start;
+	nv_a32 waiting;
+	uint8_t pad2[44];
+	uint8_t pad3[64];
+};
+NV_OFFSET_IS(struct nv_prod_slot, pub_tail, 0);
+NV_OFFSET_IS(struct nv_prod_slot, tail_hint, 64);
+NV_OFFSET_IS(struct nv_prod_slot, next_seq, 72);
+NV_OFFSET_IS(struct nv_prod_slot, owner_pid, 128);
+NV_OFFSET_IS(struct nv_prod_slot, owner_start, 136);
+NV_OFFSET_IS(struct nv_prod_slot, waiting, 144);
+NV_SIZE_IS(struct nv_prod_slot, 256);
+
+struct nv_rec_hdr {
+	nv_a64 pos;
+	uint64_t seq;
+	uint32_t len;
+	uint16_t type;
+	uint16_t producer;
+	uint64_t check;
+};
+NV_OFFSET_IS(struct nv_rec_hdr, seq, 8);
+NV_OFFSET_IS(struct nv_rec_hdr, len, 16);
+NV_OFFSET_IS(struct nv_rec_hdr, type, 20);
+NV_OFFSET_IS(struct nv_rec_hdr, producer, 22);
+NV_OFFSET_IS(struct nv_rec_hdr, check, 24);
+NV_SIZE_IS(struct nv_rec_hdr, NV_REC_HDR);
+
+struct nv_cur_hdr {
+	char magic[8];
+	uint32_t version;
+	uint32_t cons_index;
+	uint8_t uuid[16];
+	char name[48];
+	uint32_t max_producers;
+	uint32_t reserved0;
+	uint64_t created_ns;
+	uint8_t reserved[24];
+	uint64_t header_check;
+	/* line 2: the consumer writes; producers read */
+	nv_a32 waiting;
+	uint8_t pad[124];
+};
+NV_OFFSET_IS(struct nv_cur_hdr, cons_index, 12);
+NV_OFFSET_IS(struct nv_cur_hdr, uuid, 16);
+NV_OFFSET_IS(struct nv_cur_hdr, name, 32);
+NV_OFFSET_IS(struct nv_cur_hdr, max_producers, 80);
+NV_OFFSET_IS(struct nv_cur_hdr, created_ns, 88);
+NV_OFFSET_IS(struct nv_cur_hdr, header_check, 120);
+NV_OFFSET_IS(struct nv_cur_hdr, waiting, 128);
+NV_SIZE_IS(struct nv_cur_hdr, 256);
+
+/* one ack word per producer ring, each on its own line */
+struct nv_ack_line {
+	nv_a64 ack;
+	uint8_t pad[56];
+};
+NV_SIZE_IS(struct nv_ack_line, 64);
+#define NV_ACK_OFF 256u
+
+#endif

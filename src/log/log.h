@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * log.h -- the on-media format's code: layout, headers, records.
+ *
+ * Everything here treats region bytes as untrusted: a header is validated
+ * field by field (magic and version first, then the checksum, then the
+ * geometry against the file size) before any other field is used, and a
+ * record is bounds-checked inside its ring before its length is followed.
+ */
+#ifndef NV_LOG_H
+#define NV_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format.h"
+
+struct nv_layout {
+	uint64_t ring_bytes;
+	uint32_t max_producers;
+	uint32_t max_consumers;
+	uint64_t cons_table_off;
+	uint64_t prod_table_off;
+	uint64_t ring_off;
+	uint64_t file_bytes;
+};
+
+/* nv_layout_compute -- geometry from the three parameters; -EINVAL if out
+ * of range (ring not a power of two in [4 KiB, 16 GiB], 1..64 slots) */
+int nv_layout_compute(struct nv_layout *l, uint64_t ring_bytes,
+		      uint32_t max_producers, uint32_t max_consumers);
+
+/* nv_data_hdr_init -- fill a new data header (computes the checksum) */
+void nv_data_hdr_init(struct nv_data_hdr *h, const struct nv_layout *l,
+		      uint32_t tier);
+
+/* nv_data_hdr_check -- validate a header read from a file of FILE_BYTES;
+ * fills *l.  NVMSG_E_CORRUPT / NVMSG_E_VERSION with a sentence naming PATH */
+int nv_data_hdr_check(const struct nv_data_hdr *h, uint64_t file_bytes,
+		      const char *path, struct nv_layout *l);
+
+/* nv_cur_bytes -- size of a cursor region for MAX_PRODUCERS rings */
+uint64_t nv_cur_bytes(uint32_t max_producers);
+
+void nv_cur_hdr_init(struct nv_cur_hdr *c, const struct nv_data_hdr *h,
+		     uint32_t index, const char *name);
+/* nv_cur_hdr_check -- validate a cursor header against its channel */
+int nv_cur_hdr_check(const struct nv_cur_hdr *c, uint64_t file_bytes,
+		     const struct nv_data_hdr *h, uint32_t index,
+		     const char *name, const char *path);
+
+/* records ---------------------------------------------------------------- */
+
+static inline uint64_t
+nv_rec_size(uint64_t len)
+{
+	return NV_ALIGN_UP(NV_REC_HDR + len, (uint64_t)NV_REC_ALIGN);
+}
+
+/* nv_rec_seal -- fill the header of a record whose payload is in place */
+void nv_rec_seal(struct nv_rec_hdr *r, uint64_t pos, uint64_t seq,
+		 uint32_t len, uint16_t type, uint16_t producer);
+
+/* struct nv_rec_info -- what nv_rec_read() found */
+struct nv_rec_info {
+	uint64_t pos;
+	uint64_t seq;
+	uint32_t len;
+	uint16_t type;
+	uint16_t producer;
+	uint64_t size; /* bytes this record occupies, pad included */
+	const unsigned char *payload;
+};
+
+/* verify levels for nv_rec_read */
+#define NV_REC_BOUNDS 0 /* position, type and length only */
+#define NV_REC_VERIFY 1 /* also the checksum */
+
+/*
+ * nv_rec_read -- read the record at absolute POS of a ring of RING_BYTES
+ * at RING.  Never reads outside the ring.  Returns 0, or NVMSG_E_CORRUPT
+ * with *why set to a static reason ("position mismatch", "bad type",
+ * "length past ring end", "checksum mismatch").
+ */
+int nv_rec_read(const unsigned char *ring, uint64_t ring_bytes, uint64_t pos,
+		int level, struct nv_rec_info *out, const char **why);
+
+#endif

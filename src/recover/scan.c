@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * scan.c -- walk a ring from a known record boundary to its torn tail.
+ *
+ * A ring has one writer, so records are contiguous and a torn record can
+ * only be at the tail: every record before the tail hint was durable when
+ * the hint was, and nothing after a torn record was ever acknowledged.
+ */
+#include "recover.h"
+
+void
+nv_scan_ring(const unsigned char *ring, uint64_t ring_bytes, unsigned producer,
+	     uint64_t start, struct nv_scan *s)
+{
+	uint64_t pos = start;
+	struct nv_rec_info ri;
+	const char *why = "";
+
+	s->start = start;
+	s->records = 0;
+	s->pads = 0;
+	s->last_seq = 0;
+	s->stop = "end of lap";
+	while (pos - start < ring_bytes) {
+		if (nv_rec_read(ring, ring_bytes, pos, NV_REC_VERIFY, &ri,
+				&why) != 0) {
+			s->stop = why;
+			break;
+		}
+		if (ri.producer != producer) {
+			s->stop = "wrong producer id";
+			break;
+		}
+		if (ri.size > ring_bytes - (pos - start)) {
+			s->stop = "record beyond one lap";
+			break;
+		}
+		if (ri.type == NV_REC_MSG) {
+			if (ri.seq == 0 || (s->records && ri.seq <= s->last_seq)) {
+				s->stop = "sequence not increasing";
+				break;
+			}
+			s->last_seq = ri.seq;
+			s->records++;
+		} else {
+			s->pads++;
+		}
+		pos += ri.size;
+	}
+	s->end = pos;
+}

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tier.c -- tier dispatch: map, flush, drain, describe.
+ *
+ * The four tiers share one struct and one switch: they differ in three
+ * places (how the map is made, what flush does, what drain does), and a
+ * switch on a small integer keeps the volatile hot path free of indirect
+ * calls.  tier_pmem.c holds everything that touches libpmem2.
+ */
+#include "tier.h"
+
+#include <errno.h>
+#include <libpmem.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../base/err.h"
+#include "tier_pmem.h"
+
+nv_pp_hook_fn nv_pp_hook;
+
+void
+nv_tier_set_hook(nv_pp_hook_fn fn)
+{
+	nv_pp_hook = fn;
+}
+
+const char *
+nv_pp_name(enum nv_pp pp)
+{
+	static const char *const names[NV_PP_COUNT] = {
+		[NV_PP_CREATE_INIT] = "create-init",
+		[NV_PP_CURSOR_INIT] = "cursor-init",
+		[NV_PP_CONSUMER_SLOT] = "consumer-slot",
+		[NV_PP_CONSUMER_START] = "consumer-start",
+		[NV_PP_PRODUCER_CLAIM] = "producer-claim",
+		[NV_PP_PRODUCER_RECOVER] = "producer-recover",
+		[NV_PP_RECORD] = "record",
+		[NV_PP_ACK] = "ack",
+	};
+	if ((unsigned)pp < NV_PP_COUNT && names[pp])
+		return names[pp];
+	return "unknown";
+}
+
+/* prefault -- touch every page so the hot path takes no page fault */
+static void
+prefault(struct nv_map *m)
+{
+#ifdef MADV_POPULATE_WRITE
+	if (m->writable &&
+	    madvise(m->base, m->len, MADV_POPULATE_WRITE) == 0)
+		return;
+	if (!m->writable && madvise(m->base, m->len, MADV_POPULATE_READ) == 0)
+		return;
+#endif
+	volatile const unsigned char *p = m->base;
+	unsigned char sink = 0;
+	for (size_t off = 0; off < m->len; off += 4096)
+		sink ^= p[off];
+	(void)sink;
+}
+
+int
+nv_tier_map(struct nv_map *m, int fd, size_t len, int tier, int writable,
+	    const char *path)
+{
+	int prot = writable ? PROT_READ | PROT_WRITE : PROT_READ;
+	int flags = MAP_SHARED;
+
+	memset(m, 0, sizeof(*m));
+	m->len = len;
+	m->tier = tier;
+	m->writable = writable;
+	m->dirty_lo = UINTPTR_MAX;
+	if (tier < 1 || tier > 4)
+		return nv_err(NVMSG_E_TIER, "%s: unknown tier %d", path, tier);
+	if (tier == 2 && writable) {
+		int rc = nv_pmem_map(m, fd, len, path);
+		if (rc < 0)
+			return rc;
+		prefault(m);
+		return 0;
+	}
+	if (tier == 1)
+		flags |= MAP_POPULATE;
+	void *base = mmap(NULL, len, prot, flags, fd, 0);
+	if (base == MAP_FAILED)
+		return nv_err(-errno, "%s: mmap of %zu bytes failed: %s", path,
+			      len, strerror(errno));
+	m->base = base;
+	m->granularity = tier == 3 ? 2 : 1;
+	if (tier != 1)
+		prefault(m);
+	return 0;
+}
+
+void
+nv_tier_unmap(struct nv_map *m)
+{
+	if (!m->base)
+		return;
+	if (m->pmap)
+		nv_pmem_unmap(m);
+	else
+		munmap(m->base, m->len);
+	m->base = NULL;
+}
+
+void
+nv_tier_flush_slow(struct nv_map *m, const void *addr, size_t len)
+{
+	switch (m->tier) {
+	case 2:
+		m->flush_fn(addr, len);
+		break;
+	case 3: {
+		uintptr_t lo = (uintptr_t)addr;
+		uintptr_t hi = lo + len;
+		if (lo < m->dirty_lo)
+			m->dirty_lo = lo;
+		if (hi > m->dirty_hi)
+			m->dirty_hi = hi;
+		break;
+	}
+	case 4:
+		pmem_flush(addr, len);
+		break;
+	default:
+		break;
+	}
+}
+
+int
+nv_tier_drain_slow(struct nv_map *m)
+{
+	switch (m->tier) {
+	case 2:
+		m->drain_fn();
+		return 0;
+	case 3: {
+		if (m->dirty_lo >= m->dirty_hi)
+			return 0;
+		uintptr_t page = 4096;
+		uintptr_t lo = m->dirty_lo & ~(page - 1);
+		uintptr_t hi = m->dirty_hi;
+		m->dirty_lo = UINTPTR_MAX;
+		m->dirty_hi = 0;
+		if (msync((void *)lo, hi - lo, MS_SYNC) != 0)
+			return nv_err(-errno, "msync failed: %s",
+				      strerror(errno));
+		return 0;
+	}
+	case 4:
+		pmem_drain();
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+void
+nv_tier_describe(int tier, int granularity, char *backing, size_t blen,
+		 char *domain, size_t dlen, char *gran, size_t glen)
+{
+	const char *b = "unknown", *d = "unknown", *g = "unknown";
+
+	switch (tier) {
+	case 1:
+		b = "volatile (DRAM file, lost at power failure)";
+		d = "none (volatile)";
+		g = "byte";
+		break;
+	case 2:
+		b = "DAX+MAP_SYNC (libpmem2)";
+		if (granularity == 0) {
+			d = "cpu_cache (eADR)";
+			g = "byte";
+		} else {
+			d = "memory_controller (ADR)";
+			g = "cache line";
+		}
+		break;
+	case 3:
+		b = "msync(MS_SYNC) on a block filesystem";
+		d = "storage (msync)";
+		g = "page";
+		break;
+	case 4:
+		b = "emulated (DRAM file, clwb+sfence executed, NOT durable)";
+		d = "none (emulated)";
+		g = "cache line";
+		break;
+	}
+	snprintf(backing, blen, "%s", b);
+	snprintf(domain, dlen, "%s", d);
+	snprintf(gran, glen, "%s", g);
+}

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tier.h -- the memory request and the single persist choke point.
+ *
+ * A struct nv_map is one mapped file on one tier.  Every byte that must
+ * become durable goes through nv_tier_flush() (queue lines for write-back)
+ * and nv_tier_drain() (the barrier: after it returns, everything flushed
+ * before is durable on the tier).  nv_tier_drain() takes the name of the
+ * persist point (enum nv_pp); the test build's recorder can stop the world
+ * there (docs/CONCURRENCY.md lists every point).
+ *
+ *   volatile  mmap MAP_SHARED|MAP_POPULATE of a tmpfs file; flush and
+ *             drain do nothing (no system call on the hot path).
+ *   pmem      libpmem2 with PMEM2_GRANULARITY_CACHE_LINE required, i.e.
+ *             MAP_SHARED_VALIDATE|MAP_SYNC on DAX; flush/drain are
+ *             libpmem2's (clwb or clflushopt + sfence; no flush on eADR).
+ *   msync     mmap MAP_SHARED; flush widens a dirty page range; drain is
+ *             msync(MS_SYNC) of that range.
+ *   emulated  mmap of a DRAM file; flush/drain are libpmem's pmem_flush and
+ *             pmem_drain, which execute the same instructions as libpmem2
+ *             on any mapping (no environment variable is set).
+ */
+#ifndef NV_TIER_H
+#define NV_TIER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* enum nv_pp -- every persist point, by name */
+enum nv_pp {
+	NV_PP_CREATE_INIT = 1, /* new data region: header, tables */
+	NV_PP_CURSOR_INIT,     /* new cursor region */
+	NV_PP_CONSUMER_SLOT,   /* consumer table entry (registration) */
+	NV_PP_CONSUMER_START,  /* registration: start positions re-read */
+	NV_PP_PRODUCER_CLAIM,  /* producer slot owner word */
+	NV_PP_PRODUCER_RECOVER, /* producer: torn tail cut, hint rewritten */
+	NV_PP_RECORD,          /* send/commit: records + tail hint (1 barrier) */
+	NV_PP_ACK,             /* consumer acks (1 barrier for all rings) */
+	NV_PP_COUNT
+};
+
+const char *nv_pp_name(enum nv_pp pp);
+
+struct pmem2_map;
+
+struct nv_map {
+	void *base;
+	size_t len;
+	int tier;       /* enum nvmsg_tier */
+	int writable;
+	int granularity; /* 0 byte, 1 cache line, 2 page (pmem tier) */
+	struct pmem2_map *pmap;
+	void (*flush_fn)(const void *, size_t);
+	void (*drain_fn)(void);
+	uintptr_t dirty_lo; /* msync tier: pending range */
+	uintptr_t dirty_hi;
+};
+
+/*
+ * nv_tier_map -- map LEN bytes of FD (opened O_RDWR if WRITABLE, else
+ * O_RDONLY) with TIER's request.  PATH names the file in errors.
+ * Read-only maps never need MAP_SYNC and use plain mmap on every tier.
+ * Returns 0 or NVMSG_E_NOT_PMEM, -errno.
+ */
+int nv_tier_map(struct nv_map *m, int fd, size_t len, int tier, int writable,
+		const char *path);
+void nv_tier_unmap(struct nv_map *m);
+
+/* test builds: called at every drain with its point; may not return */
+typedef void (*nv_pp_hook_fn)(enum nv_pp pp, struct nv_map *m);
+void nv_tier_set_hook(nv_pp_hook_fn fn);
+extern nv_pp_hook_fn nv_pp_hook;
+
+void nv_tier_flush_slow(struct nv_map *m, const void *addr, size_t len);
+int nv_tier_drain_slow(struct nv_map *m);
+
+/* nv_tier_flush -- queue [addr, addr+len) for write-back */
+static inline void
+nv_tier_flush(struct nv_map *m, const void *addr, size_t len)
+{
+	if (m->tier == 1 /* NVMSG_TIER_VOLATILE */)
+		return;
+	nv_tier_flush_slow(m, addr, len);
+}
+
+/* nv_tier_drain -- the persist barrier, at the named point */
+static inline int
+nv_tier_drain(struct nv_map *m, enum nv_pp pp)
+{
+	int rc = 0;
+
+	if (m->tier != 1 /* NVMSG_TIER_VOLATILE */)
+		rc = nv_tier_drain_slow(m);
+	if (nv_pp_hook)
+		nv_pp_hook(pp, m);
+	return rc;
+}
+
+/* nv_tier_persist -- flush and drain in one */
+static inline int
+nv_tier_persist(struct nv_map *m, const void *addr, size_t len, enum nv_pp pp)
+{
+	nv_tier_flush(m, addr, len);
+	return nv_tier_drain(m, pp);
+}
+
+/* nv_tier_describe -- backing label, persistence domain, granularity */
+void nv_tier_describe(int tier, int granularity, char *backing, size_t blen,
+		      char *domain, size_t dlen, char *gran, size_t glen);
+
+#endif
