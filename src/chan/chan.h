@@ -63,6 +63,13 @@ int nv_cons_register(struct nv_chan *ch, const char *name);
 /* owners.c */
 uint64_t nv_proc_start(pid_t pid);
 int nv_proc_alive(pid_t pid, uint64_t start);
+/* nv_owner_self -- this process's owner word (boot, start time, pid) */
+uint64_t nv_owner_self(void);
+/* nv_owner_alive -- does owner word W name a process running now? */
+int nv_owner_alive(uint64_t w);
+pid_t nv_owner_pid(uint64_t w);
+/* tests only: XORed into the boot hash; changing it models a reboot */
+extern uint64_t nv_boot_salt;
 
 /* wait.c */
 int nv_futex_wait(nv_a32 *word, uint32_t expect, uint64_t timeout_ns);

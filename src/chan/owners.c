@@ -3,9 +3,15 @@
  * owners.c -- is the process that owns a slot still alive?
  *
  * A pid alone is reused by the kernel; the pair (pid, start time in clock
- * ticks since boot, field 22 of /proc/PID/stat) names one process for the
- * life of the machine.  A slot whose pair no longer matches a running
- * process is dead: detected, not guessed by a timeout.
+ * ticks since boot, field 22 of /proc/PID/stat) names one process for one
+ * boot.  After a reboot (a power failure) a new process may have the same
+ * pair, so the owner word also carries 16 bits of a hash of the kernel's
+ * boot_id.  A slot whose triple no longer matches a running process is
+ * dead: detected, not guessed by a timeout.
+ *
+ * Owner word: boot16 << 48 | (start & 0x3ffffff) << 22 | pid (pid_max is
+ * at most 2^22).  One CAS installs it, so no reader sees a pid paired
+ * with another process's start time.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +21,61 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../base/checksum.h"
 #include "chan.h"
+
+uint64_t nv_boot_salt; /* tests: a different value models a reboot */
+
+static uint64_t
+boot16(void)
+{
+	static _Atomic uint64_t cached; /* 0: not read yet */
+	uint64_t b = atomic_load_explicit(&cached, memory_order_relaxed);
+
+	if (!b) {
+		char id[64] = "";
+		int fd = open("/proc/sys/kernel/random/boot_id",
+			      O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t n = read(fd, id, sizeof(id) - 1);
+			id[n > 0 ? n : 0] = '\0';
+			close(fd);
+		}
+		b = (nv_checksum(id, strlen(id), 0x6e766d7367ull) & 0xffff) |
+		    0x10000; /* bit 16 marks "read" */
+		atomic_store_explicit(&cached, b, memory_order_relaxed);
+	}
+	return ((b ^ nv_boot_salt) & 0xffff);
+}
+
+uint64_t
+nv_owner_self(void)
+{
+	pid_t pid = getpid();
+
+	return boot16() << 48 | (nv_proc_start(pid) & 0x3ffffffull) << 22 |
+	       ((uint64_t)pid & 0x3fffffull);
+}
+
+int
+nv_owner_alive(uint64_t w)
+{
+	pid_t pid = (pid_t)(w & 0x3fffffull);
+	uint64_t start;
+
+	if (w == 0 || w >> 48 != boot16())
+		return 0;
+	start = nv_proc_start(pid);
+	if (start == 0)
+		return nv_proc_alive(pid, 0);
+	return (start & 0x3ffffffull) == ((w >> 22) & 0x3ffffffull);
+}
+
+pid_t
+nv_owner_pid(uint64_t w)
+{
+	return (pid_t)(w & 0x3fffffull);
+}
 
 uint64_t
 nv_proc_start(pid_t pid)

@@ -407,27 +407,6 @@ nvmsg_producer_max_msg(const struct nvmsg_producer *p)
 	return p ? p->max_msg : 0;
 }
 
-/* owner word: start time (low 32 bits) << 32 | pid, claimed by one CAS so
- * that no reader sees a pid with another process's start time */
-static uint64_t
-owner_word(pid_t pid, uint64_t start)
-{
-	return (start & 0xffffffffull) << 32 | (uint32_t)pid;
-}
-
-static int
-owner_dead(uint64_t w)
-{
-	pid_t pid = (pid_t)(w & 0xffffffffu);
-	uint64_t start = nv_proc_start(pid);
-
-	if (w == 0)
-		return 1;
-	if (start == 0)
-		return !nv_proc_alive(pid, 0);
-	return (start & 0xffffffffull) != w >> 32;
-}
-
 static int
 claim_slot(struct nvmsg_producer *p, unsigned i)
 {
@@ -436,7 +415,7 @@ claim_slot(struct nvmsg_producer *p, unsigned i)
 
 	if (cur == p->owner)
 		return -EBUSY; /* another handle of this process */
-	if (cur != 0 && !owner_dead(cur))
+	if (cur != 0 && nv_owner_alive(cur))
 		return -EBUSY;
 	/* acq_rel: acquire the dead owner's ring state, release ours */
 	if (!atomic_compare_exchange_strong_explicit(
@@ -469,50 +448,48 @@ zero_free(struct nvmsg_producer *p, uint64_t lo, uint64_t end)
 	flush_span(p, from, from + len);
 }
 
-/* recover_ring -- find the tail of our ring (see recover/scan.c) */
+/*
+ * recover_ring -- find the tail of our ring after any stop.
+ *
+ * pub_tail is the floor: it is stored after the barrier, so every record
+ * below any value of it that reached media is durable.  tail_hint is
+ * written inside the barrier and may be ahead of what became durable, so
+ * it is only a hint.  The scan starts at the lowest consumer ack (or
+ * pub_tail) and walks whole records; records past pub_tail that verify are
+ * the last batches, durable or not yet flushed by a dead owner, so they are
+ * flushed before they are published.
+ */
 static int
 recover_ring(struct nvmsg_producer *p)
 {
 	struct nv_scan s;
 	struct nv_cursor *who;
-	uint64_t hint = nv_load_relaxed(&p->slot->tail_hint);
 	uint64_t pubt = nv_load_relaxed(&p->slot->pub_tail);
 	int rc;
 
-	if (hint % NV_REC_ALIGN || pubt % NV_REC_ALIGN || pubt > hint ||
-	    hint - pubt > p->ring_bytes) {
-		/* pub_tail may exceed a stale hint only by corruption */
-		if (!(pubt > hint && hint % NV_REC_ALIGN == 0 &&
-		      pubt % NV_REC_ALIGN == 0))
-			return nv_err(NVMSG_E_CORRUPT,
-				      "%s: producer slot %u: tail hint %llu "
-				      "and published tail %llu disagree",
-				      p->ch.data.path, p->id,
-				      (unsigned long long)hint,
-				      (unsigned long long)pubt);
-	}
-	p->pub = pubt > hint ? pubt : hint;
+	if (pubt % NV_REC_ALIGN)
+		return nv_err(NVMSG_E_CORRUPT,
+			      "%s: producer slot %u: published tail %llu is "
+			      "not record-aligned",
+			      p->ch.data.path, p->id,
+			      (unsigned long long)pubt);
+	p->pub = pubt;
 	if ((rc = sync_consumers(p)) < 0)
 		return rc;
 	uint64_t lo = min_ack(p, &who);
-	uint64_t start = lo < pubt ? lo : pubt;
-	nv_scan_ring(p->ring, p->ring_bytes, p->id, start, &s);
-	if (s.end < p->pub)
+	nv_scan_ring(p->ring, p->ring_bytes, p->id, lo, &s);
+	if (s.end < pubt)
 		return nv_err(NVMSG_E_CORRUPT,
 			      "%s: ring %u: record at position %llu fails "
-			      "(%s) below the durable tail %llu",
+			      "(%s) below the published tail %llu",
 			      p->ch.data.path, p->id,
 			      (unsigned long long)s.end, s.stop,
-			      (unsigned long long)p->pub);
+			      (unsigned long long)pubt);
 	uint64_t seq = nv_load_relaxed(&p->slot->next_seq);
 	if (s.last_seq + 1 > seq)
 		seq = s.last_seq + 1;
-	if (seq == 0)
-		seq = 1;
 	p->next_seq = seq;
 	p->tail = s.end;
-	/* a whole record the dead owner never published may be visible but
-	 * not durable: persist it before anyone can see it */
 	flush_span(p, pubt, s.end);
 	zero_free(p, lo, s.end);
 	nv_store_relaxed(&p->slot->tail_hint, s.end);
@@ -551,7 +528,7 @@ nvmsg_producer_open(const char *dir, const char *name, int id,
 	p->role = NV_ROLE_PRODUCER;
 	p->ring_bytes = p->ch.l.ring_bytes;
 	p->max_msg = p->ring_bytes / 2 - NV_REC_HDR;
-	p->owner = owner_word(getpid(), nv_proc_start(getpid()));
+	p->owner = nv_owner_self();
 	if (id != NVMSG_ANY_PRODUCER &&
 	    (id < 0 || (unsigned)id >= p->ch.l.max_producers)) {
 		rc = nv_err(-EINVAL, "%s: producer id %d out of range 0..%u",

@@ -63,9 +63,8 @@ nvmsg_channel_stat(const char *dir, const char *name, struct nvmsg_stat *st)
 		struct nvmsg_producer_stat *ps =
 			&st->producers[st->nproducers++];
 		ps->id = i;
-		ps->pid = (pid_t)(w & 0xffffffffu);
-		ps->alive = w && nv_proc_alive(ps->pid, 0) &&
-			    (nv_proc_start(ps->pid) & 0xffffffffu) == w >> 32;
+		ps->pid = nv_owner_pid(w);
+		ps->alive = nv_owner_alive(w);
 		ps->tail = pub[i];
 		ps->next_seq = nv_load_relaxed(&s->next_seq);
 	}

@@ -31,8 +31,8 @@
  *                 consumers read; stored after the record is durable)
  *     +64   8     tail_hint: == pub_tail, flushed with each batch
  *     +72   8     next_seq: sequence of the next record, same batch
- *    +128   8     owner_pid (0 free)
- *    +136   8     owner_start (process start time, clock ticks)
+ *    +128   8     owner: boot16 << 48 | start26 << 22 | pid22 (0 free)
+ *    +136   8     reserved, zero
  *    +144   4     waiting: producer sleeps on a full ring
  *   ring_off: max_producers rings of ring_bytes each
  *
@@ -136,8 +136,8 @@ struct nv_prod_slot {
 	nv_a64 next_seq;
 	uint8_t pad1[48];
 	/* line 2: ownership; the claiming producer writes */
-	nv_a64 owner_pid;
-	nv_a64 owner_start;
+	nv_a64 owner_pid; /* owner word (owners.c), one CAS claims it */
+	nv_a64 owner_start; /* reserved, zero */
 	nv_a32 waiting;
 	uint8_t pad2[44];
 	uint8_t pad3[64];

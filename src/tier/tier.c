@@ -19,12 +19,12 @@
 #include "../base/err.h"
 #include "tier_pmem.h"
 
-nv_pp_hook_fn nv_pp_hook;
+const struct nv_tier_hooks *nv_hooks;
 
 void
-nv_tier_set_hook(nv_pp_hook_fn fn)
+nv_tier_set_hooks(const struct nv_tier_hooks *h)
 {
-	nv_pp_hook = fn;
+	nv_hooks = h;
 }
 
 const char *
@@ -82,6 +82,8 @@ nv_tier_map(struct nv_map *m, int fd, size_t len, int tier, int writable,
 		if (rc < 0)
 			return rc;
 		prefault(m);
+		if (nv_hooks)
+			nv_hooks->map(m, path);
 		return 0;
 	}
 	if (tier == 1)
@@ -94,6 +96,8 @@ nv_tier_map(struct nv_map *m, int fd, size_t len, int tier, int writable,
 	m->granularity = tier == 3 ? 2 : 1;
 	if (tier != 1)
 		prefault(m);
+	if (nv_hooks && tier != 1)
+		nv_hooks->map(m, path);
 	return 0;
 }
 
@@ -102,6 +106,8 @@ nv_tier_unmap(struct nv_map *m)
 {
 	if (!m->base)
 		return;
+	if (nv_hooks && m->tier != 1)
+		nv_hooks->unmap(m);
 	if (m->pmap)
 		nv_pmem_unmap(m);
 	else
@@ -112,6 +118,8 @@ nv_tier_unmap(struct nv_map *m)
 void
 nv_tier_flush_slow(struct nv_map *m, const void *addr, size_t len)
 {
+	if (nv_unlikely(nv_hooks != NULL))
+		nv_hooks->flush(m, addr, len);
 	switch (m->tier) {
 	case 2:
 		m->flush_fn(addr, len);

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../base/compiler.h"
+
 /* enum nv_pp -- every persist point, by name */
 enum nv_pp {
 	NV_PP_CREATE_INIT = 1, /* new data region: header, tables */
@@ -66,10 +68,21 @@ int nv_tier_map(struct nv_map *m, int fd, size_t len, int tier, int writable,
 		const char *path);
 void nv_tier_unmap(struct nv_map *m);
 
-/* test builds: called at every drain with its point; may not return */
-typedef void (*nv_pp_hook_fn)(enum nv_pp pp, struct nv_map *m);
-void nv_tier_set_hook(nv_pp_hook_fn fn);
-extern nv_pp_hook_fn nv_pp_hook;
+/*
+ * struct nv_tier_hooks -- the test seam at the choke point.  When set
+ * (tests only; tier_recorder.c), every map, unmap, flush and drain of the
+ * non-volatile tiers is reported, after the tier did its own work (map) or
+ * before (unmap, flush, drain).  The drain hook may never return (a crash
+ * test can stop the world there).
+ */
+struct nv_tier_hooks {
+	void (*map)(struct nv_map *m, const char *path);
+	void (*unmap)(struct nv_map *m);
+	void (*flush)(struct nv_map *m, const void *addr, size_t len);
+	void (*drain)(struct nv_map *m, enum nv_pp pp);
+};
+extern const struct nv_tier_hooks *nv_hooks;
+void nv_tier_set_hooks(const struct nv_tier_hooks *h);
 
 void nv_tier_flush_slow(struct nv_map *m, const void *addr, size_t len);
 int nv_tier_drain_slow(struct nv_map *m);
@@ -87,13 +100,11 @@ nv_tier_flush(struct nv_map *m, const void *addr, size_t len)
 static inline int
 nv_tier_drain(struct nv_map *m, enum nv_pp pp)
 {
-	int rc = 0;
-
-	if (m->tier != 1 /* NVMSG_TIER_VOLATILE */)
-		rc = nv_tier_drain_slow(m);
-	if (nv_pp_hook)
-		nv_pp_hook(pp, m);
-	return rc;
+	if (m->tier == 1 /* NVMSG_TIER_VOLATILE */)
+		return 0;
+	if (nv_unlikely(nv_hooks != NULL))
+		nv_hooks->drain(m, pp);
+	return nv_tier_drain_slow(m);
 }
 
 /* nv_tier_persist -- flush and drain in one */
