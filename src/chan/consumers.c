@@ -5,8 +5,10 @@
  * Registration (needs write access to the data region, under flock):
  *   1. create DIR/NAME.C.nvcur with every ack = S0 = the ring's pub_tail,
  *      persisted (NV_PP_CURSOR_INIT);
- *   2. write the table entry's name, store state = ACTIVE and increment
- *      cons_gen (both seq_cst), persisted (NV_PP_CONSUMER_SLOT);
+ *   2. write the table entry's name, persisted (NV_PP_CONSUMER_NAME), so
+ *      that no crash image has an active entry with a torn name; then
+ *      store state = ACTIVE and increment cons_gen (both seq_cst),
+ *      persisted (NV_PP_CONSUMER_SLOT);
  *   3. re-read every pub_tail (seq_cst) as S1 and store ack = S1,
  *      persisted (NV_PP_CONSUMER_START).
  * A producer computes its free space from the consumers it knows; one that
@@ -173,6 +175,10 @@ nv_cons_register(struct nv_chan *ch, const char *name)
 	struct nv_cons_entry *e = &ch->cons[idx];
 	memset(e->name, 0, sizeof(e->name));
 	memcpy(e->name, name, strlen(name));
+	nv_tier_flush(&ch->data.map, e, sizeof(*e));
+	rc = nv_tier_drain(&ch->data.map, NV_PP_CONSUMER_NAME);
+	if (rc < 0)
+		goto out;
 	/* seq_cst: the store-buffering pair with the producer's fence
 	 * before it loads cons_gen (header comment) */
 	nv_store_seq(&e->state, NV_CONS_ACTIVE);

@@ -180,7 +180,13 @@ publish(struct nvmsg_producer *p)
 		return 0;
 	nv_store_relaxed(&p->slot->tail_hint, p->tail);
 	nv_store_relaxed(&p->slot->next_seq, p->next_seq);
+#if defined(NV_MUTANT) && NV_MUTANT == 2
+	/* mutant for the crash test: visible before durable */
+	nv_store_release(&p->slot->pub_tail, p->tail);
+#endif
+#if !defined(NV_MUTANT) || NV_MUTANT != 1
 	flush_span(p, p->pub, p->tail);
+#endif
 	nv_tier_flush(&p->ch.data.map, &p->slot->tail_hint, 16);
 	/* last batch's pub_tail: lets media lag at most one batch */
 	nv_tier_flush(&p->ch.data.map, &p->slot->pub_tail, 8);

@@ -33,6 +33,7 @@ nv_pp_name(enum nv_pp pp)
 	static const char *const names[NV_PP_COUNT] = {
 		[NV_PP_CREATE_INIT] = "create-init",
 		[NV_PP_CURSOR_INIT] = "cursor-init",
+		[NV_PP_CONSUMER_NAME] = "consumer-name",
 		[NV_PP_CONSUMER_SLOT] = "consumer-slot",
 		[NV_PP_CONSUMER_START] = "consumer-start",
 		[NV_PP_PRODUCER_CLAIM] = "producer-claim",

@@ -32,6 +32,7 @@
 enum nv_pp {
 	NV_PP_CREATE_INIT = 1, /* new data region: header, tables */
 	NV_PP_CURSOR_INIT,     /* new cursor region */
+	NV_PP_CONSUMER_NAME,   /* consumer table entry's name, before state */
 	NV_PP_CONSUMER_SLOT,   /* consumer table entry (registration) */
 	NV_PP_CONSUMER_START,  /* registration: start positions re-read */
 	NV_PP_PRODUCER_CLAIM,  /* producer slot owner word */

@@ -1,0 +1,533 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * t_crash.c -- simulated power failure at every persist point.
+ *
+ * Proves I1 (no loss), I2 (no phantom, nothing visible that is not
+ * durable), I3 (per-producer order) and "an acked message is never
+ * received again" across power failures, on the emulated tier with the
+ * recorder (src/tier/tier_recorder.c) at the persist choke point.
+ *
+ * A seeded single-threaded schedule drives 3 producers (4 slots) and 2
+ * consumers through sends, NVMSG_MORE batches, flushes, views, acks,
+ * consumer restarts, producer restarts, ring wrap-around and back-pressure,
+ * and one producer that dies between reserve and commit.  At every drain
+ * (before it takes effect) the test:
+ *   1. checks that every record a consumer could see now (below pub_tail)
+ *      is already on media (I2, "durable before visible");
+ *   2. for each eviction seed (none, all, then random 8-byte subsets),
+ *      writes the crash image to a second directory, "reboots" (every
+ *      owner process is dead), runs recovery by opening every producer
+ *      slot, drains every consumer, and checks I1-I3 against what the
+ *      workload had been told before the crash.
+ * Then it samples more random (point, seed) pairs from other schedules.
+ * Last line: "crash states: N, violations: V".  With --expect-violations
+ * (the mutant builds) it passes only if V > 0: the test has teeth.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+
+#include "t.h"
+#include "chan/chan.h"
+#include "log/log.h"
+#include "tier/recorder.h"
+
+#define NP 4
+#define NC 2
+#define RING 4096
+
+struct wl {
+	struct nvmsg_producer *prod[NP];
+	uint64_t next_seq[NP];
+	uint64_t attempted[NP];
+	uint64_t sent_ok[NP];
+	uint64_t pending_hi[NP];
+	struct nvmsg_consumer *cons[NC];
+	int registered[NC];
+	uint64_t viewed[NC][NP];
+	uint64_t acked[NC][NP];
+	uint64_t ack_try[NC][NP];
+	int abandoned;
+};
+
+static struct wl W;
+static const char *dir_live, *dir_img;
+static char dir_img_buf[256];
+static unsigned char *live_data; /* read-only map of the live data file */
+static struct nv_layout L;
+static uint64_t states, violations, checks_points;
+static int verbose;
+static int all_points = 1;
+static uint64_t sample_rng; /* sample mode: crash at a random quarter */
+static unsigned random_seeds = 6;
+static uint64_t seed_base;
+static struct nvmsg_producer *graveyard[8];
+
+static uint64_t
+rng(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static size_t
+msg_len(unsigned p, uint64_t seq)
+{
+	return 1 + (size_t)((seq * 37 + p * 11) % 200);
+}
+
+static void
+msg_fill(unsigned p, uint64_t seq, unsigned char *b)
+{
+	size_t n = msg_len(p, seq);
+	for (size_t i = 0; i < n; i++)
+		b[i] = (unsigned char)(p * 131 + seq * 7 + i * 13);
+}
+
+static void
+violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+violation(const char *fmt, ...)
+{
+	va_list ap;
+
+	violations++;
+	if (violations <= 20 || verbose) {
+		fprintf(stderr, "VIOLATION (point %llu): ",
+			(unsigned long long)nv_recorder_points());
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+}
+
+/* check_visible -- I2 live: records below pub_tail are on media */
+static void
+check_visible(void)
+{
+	const unsigned char *media;
+	uint64_t mlen;
+	char name[64];
+
+	snprintf(name, sizeof(name), "ch.nvmsg");
+	if (nv_recorder_media_ptr(name, &media, &mlen) != 0)
+		return;
+	const struct nv_prod_slot *slots =
+		(const void *)(live_data + L.prod_table_off);
+	for (unsigned p = 0; p < NP; p++) {
+		uint64_t pub = nv_load_acquire(&slots[p].pub_tail);
+		uint64_t lo = pub > RING ? pub - RING : 0;
+		/* walk from the oldest position still in the ring that is
+		 * a record boundary: any consumer ack; use the lowest ack of
+		 * live consumers we know, via the test's own bookkeeping is
+		 * not possible, so read the cursor files */
+		for (unsigned c = 0; c < NC; c++) {
+			char path[512];
+			snprintf(path, sizeof(path), "%s/ch.c%u.nvcur", dir_live,
+				 c);
+			int fd = open(path, O_RDONLY);
+			if (fd < 0)
+				continue;
+			uint64_t a;
+			if (pread(fd, &a, 8, NV_ACK_OFF + 64 * p) == 8 &&
+			    a <= pub && pub - a <= RING)
+				lo = a;
+			close(fd);
+			break;
+		}
+		const unsigned char *ring =
+			live_data + L.ring_off + (uint64_t)p * RING;
+		const unsigned char *mring = media + L.ring_off +
+					     (uint64_t)p * RING;
+		uint64_t pos = lo;
+		struct nv_rec_info ri;
+		const char *why;
+		while (pos < pub) {
+			if (nv_rec_read(ring, RING, pos, NV_REC_BOUNDS, &ri,
+					&why) != 0)
+				break; /* lo was not a boundary: stop */
+			uint64_t off = pos & (RING - 1);
+			uint64_t n = NV_REC_HDR +
+				     (ri.type == NV_REC_MSG ? ri.len : 0);
+			if (memcmp(ring + off, mring + off, n) != 0) {
+				violation("ring %u record at %llu (seq %llu) "
+					  "is visible below pub_tail %llu but "
+					  "not durable",
+					  p, (unsigned long long)pos,
+					  (unsigned long long)ri.seq,
+					  (unsigned long long)pub);
+				break;
+			}
+			pos += ri.size;
+		}
+	}
+}
+
+/* check_recovered -- reboot on the image in dir_img and check I1-I3 */
+static void
+check_recovered(void)
+{
+	struct nvmsg_producer *p;
+	int rc;
+
+	nv_boot_salt ^= 0x5a5a; /* every pre-crash owner is now dead */
+	for (unsigned i = 0; i < NP; i++) {
+		rc = nvmsg_producer_open(dir_img, "ch", (int)i, &p);
+		if (rc < 0) {
+			violation("recovery of producer slot %u failed: %s",
+				  i, nvmsg_errmsg());
+			continue;
+		}
+		nvmsg_producer_close(&p);
+	}
+	for (unsigned c = 0; c < NC; c++) {
+		struct nvmsg_consumer *co;
+		char cname[8];
+		snprintf(cname, sizeof(cname), "c%u", c);
+		rc = nvmsg_consumer_open(dir_img, "ch", cname,
+					 NVMSG_CONSUMER_VERIFY, &co);
+		if (rc < 0) {
+			if (W.registered[c])
+				violation("consumer %s cannot open after "
+					  "recovery: %s",
+					  cname, nvmsg_errmsg());
+			continue;
+		}
+		uint64_t first[NP] = {0}, last[NP] = {0};
+		struct nvmsg_view v;
+		unsigned char exp[256];
+		while ((rc = nvmsg_view(co, &v, 0)) == 0) {
+			unsigned pr = v.producer;
+			if (pr >= NP || v.seq > W.attempted[pr]) {
+				violation("%s: phantom message producer %u seq "
+					  "%llu (attempted %llu)",
+					  cname, pr, (unsigned long long)v.seq,
+					  (unsigned long long)(pr < NP ?
+						W.attempted[pr] : 0));
+				break;
+			}
+			msg_fill(pr, v.seq, exp);
+			if (v.len != msg_len(pr, v.seq) ||
+			    memcmp(v.data, exp, v.len) != 0)
+				violation("%s: producer %u seq %llu payload "
+					  "differs from what was sent",
+					  cname, pr, (unsigned long long)v.seq);
+			if (last[pr] && v.seq != last[pr] + 1)
+				violation("%s: producer %u seq %llu after %llu "
+					  "(order or gap)",
+					  cname, pr, (unsigned long long)v.seq,
+					  (unsigned long long)last[pr]);
+			if (!first[pr])
+				first[pr] = v.seq;
+			last[pr] = v.seq;
+		}
+		if (rc != -EAGAIN)
+			violation("%s: view failed after recovery: %s", cname,
+				  nvmsg_errmsg());
+		for (unsigned pr = 0; pr < NP; pr++) {
+			uint64_t acked = W.acked[c][pr];
+			uint64_t tried = W.ack_try[c][pr];
+			if (first[pr] && (first[pr] <= acked ||
+					  first[pr] > tried + 1))
+				violation("%s: producer %u resumes at seq %llu, "
+					  "acked %llu, ack in flight %llu",
+					  cname, pr,
+					  (unsigned long long)first[pr],
+					  (unsigned long long)acked,
+					  (unsigned long long)tried);
+			if (first[pr] ? last[pr] < W.sent_ok[pr]
+				      : W.sent_ok[pr] > tried)
+				violation("%s: producer %u lost messages: sent "
+					  "%llu, received up to %llu (acked "
+					  "%llu)",
+					  cname, pr,
+					  (unsigned long long)W.sent_ok[pr],
+					  (unsigned long long)last[pr],
+					  (unsigned long long)acked);
+		}
+		nvmsg_consumer_close(&co);
+	}
+	nv_boot_salt ^= 0x5a5a;
+}
+
+static void
+on_point(uint64_t point, enum nv_pp pp, void *arg)
+{
+	(void)arg;
+	(void)pp;
+	if (!all_points && (rng(&sample_rng) & 3) != 0)
+		return;
+	nv_recorder_pause(1);
+	checks_points++;
+	check_visible();
+	unsigned nseeds = all_points ? 2 + random_seeds : 1;
+	for (unsigned k = 0; k < nseeds; k++) {
+		int mode = k == 0 ? NV_EVICT_NONE :
+			   k == 1 ? NV_EVICT_ALL : NV_EVICT_RANDOM;
+		if (!all_points)
+			mode = NV_EVICT_RANDOM;
+		long n = nv_recorder_image(dir_img, mode,
+					   seed_base * 1000003 + point * 31 + k);
+		if (n < 0)
+			T_FAILF("image: %s", strerror((int)-n));
+		states++;
+		check_recovered();
+		if (getenv("T_CRASH_STOP") &&
+		    point == strtoull(getenv("T_CRASH_STOP"), NULL, 0) &&
+		    k == 0) {
+			fprintf(stderr, "stopped at point %llu pp %s, image in "
+				"%s\n", (unsigned long long)point,
+				nv_pp_name(pp), dir_img);
+			nv_recorder_image(dir_img, mode,
+					  seed_base * 1000003 + point * 31 + k);
+			_exit(3);
+		}
+		nvmsg_channel_unlink(dir_img, "ch");
+	}
+	nv_recorder_pause(0);
+}
+
+/* workload --------------------------------------------------------------- */
+
+static void
+do_send(unsigned p, int more)
+{
+	unsigned char b[256];
+	uint64_t seq = W.next_seq[p];
+
+	msg_fill(p, seq, b);
+	if (seq > W.attempted[p])
+		W.attempted[p] = seq;
+	int rc = nvmsg_send(W.prod[p], b, msg_len(p, seq), more ? NVMSG_MORE : 0,
+			    0);
+	if (rc == -EAGAIN)
+		return;
+	if (rc < 0)
+		T_FAILF("send: %s", nvmsg_errmsg());
+	W.next_seq[p]++;
+	if (more)
+		W.pending_hi[p] = seq;
+	else
+		W.sent_ok[p] = seq, W.pending_hi[p] = 0;
+}
+
+static void
+do_flush(unsigned p)
+{
+	ASSERT_OK(nvmsg_producer_flush(W.prod[p]));
+	if (W.pending_hi[p])
+		W.sent_ok[p] = W.pending_hi[p];
+	W.pending_hi[p] = 0;
+}
+
+static void
+do_consume(unsigned c, unsigned n, int ack)
+{
+	struct nvmsg_view v;
+	unsigned char exp[256];
+
+	for (unsigned i = 0; i < n; i++) {
+		int rc = nvmsg_view(W.cons[c], &v, 0);
+		if (rc == -EAGAIN)
+			break;
+		if (rc < 0)
+			T_FAILF("view: %s", nvmsg_errmsg());
+		msg_fill(v.producer, v.seq, exp);
+		if (v.seq != W.viewed[c][v.producer] + 1 ||
+		    v.len != msg_len(v.producer, v.seq) ||
+		    memcmp(v.data, exp, v.len) != 0)
+			T_FAILF("live: consumer %u got producer %u seq %llu "
+				"after %llu",
+				c, v.producer, (unsigned long long)v.seq,
+				(unsigned long long)W.viewed[c][v.producer]);
+		W.viewed[c][v.producer] = v.seq;
+	}
+	if (!ack)
+		return;
+	memcpy(W.ack_try[c], W.viewed[c], sizeof(W.viewed[c]));
+	ASSERT_OK(nvmsg_ack(W.cons[c]));
+	memcpy(W.acked[c], W.viewed[c], sizeof(W.viewed[c]));
+}
+
+static void
+open_consumer(unsigned c)
+{
+	char cname[8];
+
+	snprintf(cname, sizeof(cname), "c%u", c);
+	ASSERT_OK(nvmsg_consumer_open(dir_live, "ch", cname,
+				      NVMSG_CONSUMER_CREATE, &W.cons[c]));
+	W.registered[c] = 1;
+	memcpy(W.viewed[c], W.acked[c], sizeof(W.viewed[c]));
+}
+
+static void
+run_workload(uint64_t seed, unsigned ops)
+{
+	uint64_t s = seed;
+	struct nvmsg_channel_opts o = {
+		.tier = NVMSG_TIER_EMULATED,
+		.capacity_bytes = RING,
+		.max_producers = NP,
+		.max_consumers = NC,
+		.mode = 0644,
+	};
+	char path[512];
+
+	memset(&W, 0, sizeof(W));
+	for (unsigned p = 0; p < NP; p++)
+		W.next_seq[p] = 1;
+	ASSERT_OK(nvmsg_channel_create(dir_live, "ch", &o));
+	snprintf(path, sizeof(path), "%s/ch.nvmsg", dir_live);
+	int fd = open(path, O_RDONLY);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_OK(nv_layout_compute(&L, RING, NP, NC));
+	live_data = mmap(NULL, L.file_bytes, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_TRUE(live_data != MAP_FAILED);
+	close(fd);
+
+	nv_recorder_start(on_point, NULL);
+	for (unsigned c = 0; c < NC; c++)
+		open_consumer(c);
+	for (unsigned p = 0; p < 3; p++)
+		ASSERT_OK(nvmsg_producer_open(dir_live, "ch", (int)p,
+					      &W.prod[p]));
+	for (unsigned op = 0; op < ops; op++) {
+		uint64_t r = rng(&s);
+		unsigned p = (unsigned)(r >> 8) % NP;
+		unsigned c = (unsigned)(r >> 16) % NC;
+		unsigned what = (unsigned)(r % 100);
+		if (!W.prod[p])
+			p = (p + 1) % NP;
+		if (!W.prod[p])
+			p = 0;
+		if (what < 40) {
+			do_send(p, 0);
+		} else if (what < 55) {
+			do_send(p, 1);
+		} else if (what < 60) {
+			do_flush(p);
+		} else if (what < 88) {
+			do_consume(c, 1 + (unsigned)(r >> 24) % 6,
+				   ((r >> 32) & 3) != 0);
+		} else if (what < 92) {
+			nvmsg_consumer_close(&W.cons[c]);
+			open_consumer(c);
+		} else if (what < 95) {
+			/* clean producer restart: close publishes pending */
+			unsigned id = nvmsg_producer_id(W.prod[p]);
+			nvmsg_producer_close(&W.prod[p]);
+			/* close published the batch: acknowledged now */
+			if (W.pending_hi[p])
+				W.sent_ok[p] = W.pending_hi[p];
+			W.pending_hi[p] = 0;
+			ASSERT_OK(nvmsg_producer_open(dir_live, "ch", (int)id,
+						      &W.prod[p]));
+		} else if (what < 96 && !W.abandoned && op > ops / 3) {
+			/* a producer dies between reserve and commit */
+			struct nvmsg_claim cl;
+			unsigned char b[256];
+			do_flush(p);
+			uint64_t seq = W.next_seq[p];
+			msg_fill(p, seq, b);
+			if (nvmsg_reserve(W.prod[p], msg_len(p, seq), &cl, 0,
+					  0) == 0) {
+				W.attempted[p] = seq;
+				memcpy(cl.data, b, cl.len / 2);
+				graveyard[W.abandoned] = W.prod[p];
+				W.prod[p] = NULL;
+				W.abandoned++;
+				/* its replacement takes the free slot 3 */
+				ASSERT_OK(nvmsg_producer_open(
+					dir_live, "ch", 3, &W.prod[3]));
+			}
+		} else {
+			do_consume(c, 8, 1);
+		}
+	}
+	nv_recorder_stop();
+	for (unsigned p = 0; p < NP; p++)
+		if (W.prod[p]) {
+			do_flush(p);
+			nvmsg_producer_close(&W.prod[p]);
+		}
+	for (unsigned c = 0; c < NC; c++)
+		nvmsg_consumer_close(&W.cons[c]);
+	munmap(live_data, L.file_bytes);
+	ASSERT_OK(nvmsg_channel_unlink(dir_live, "ch"));
+}
+
+int
+main(int argc, char **argv)
+{
+	unsigned workloads = 13, ops = 1200, samples = 20;
+	int expect = 0, opt;
+	uint64_t seed = 1;
+	static const struct option lo[] = {
+		{"seed", required_argument, 0, 's'},
+		{"workloads", required_argument, 0, 'w'},
+		{"ops", required_argument, 0, 'o'},
+		{"random-seeds", required_argument, 0, 'r'},
+		{"samples", required_argument, 0, 'n'},
+		{"expect-violations", no_argument, 0, 'x'},
+		{"verbose", no_argument, 0, 'v'},
+		{0, 0, 0, 0},
+	};
+
+	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (opt) {
+		case 's': seed = strtoull(optarg, NULL, 0); break;
+		case 'w': workloads = (unsigned)atoi(optarg); break;
+		case 'o': ops = (unsigned)atoi(optarg); break;
+		case 'r': random_seeds = (unsigned)atoi(optarg); break;
+		case 'n': samples = (unsigned)atoi(optarg); break;
+		case 'x': expect = 1; break;
+		case 'v': verbose = 1; break;
+		default:
+			fprintf(stderr, "usage: %s [--seed S] [--workloads W] "
+					"[--ops N] [--random-seeds K] "
+					"[--samples M] [--expect-violations]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	dir_live = t_tmpdir();
+	snprintf(dir_img_buf, sizeof(dir_img_buf), "%s/img", dir_live);
+	ASSERT_TRUE(mkdir(dir_img_buf, 0755) == 0);
+	dir_img = dir_img_buf;
+	printf("t_crash: seed %llu, %u workloads x %u ops, every persist "
+	       "point x %u eviction seeds, then %u more workloads sampled\n",
+	       (unsigned long long)seed, workloads, ops, 2 + random_seeds,
+	       samples);
+	/* exhaustive: every persist point of each workload */
+	for (unsigned w = 0; w < workloads; w++) {
+		seed_base = seed + w;
+		all_points = 1;
+		run_workload(seed_base, ops);
+	}
+	uint64_t exhaustive = states;
+	/* other schedules, a random quarter of their points, one random
+	 * eviction seed each */
+	sample_rng = seed ^ 0xabcdef;
+	for (unsigned k = 0; k < samples; k++) {
+		seed_base = seed + workloads + k;
+		all_points = 0;
+		run_workload(seed_base, ops);
+	}
+	printf("exhaustive states: %llu at %llu points; sampled states: "
+	       "%llu\n",
+	       (unsigned long long)exhaustive,
+	       (unsigned long long)checks_points,
+	       (unsigned long long)(states - exhaustive));
+	printf("crash states: %llu, violations: %llu\n",
+	       (unsigned long long)states, (unsigned long long)violations);
+	if (expect)
+		return violations > 0 ? T_PASS : T_FAIL;
+	return violations == 0 ? T_PASS : T_FAIL;
+}
