@@ -1,0 +1,66 @@
+#!/bin/bash
+# json.sh -- every --json output parses as JSON and carries the right
+# values: stat (tier, geometry, producers, consumers), ls (including a
+# broken file, listed with its error while the listing goes on, exit 1),
+# and recv payloads with quotes, backslashes, control characters and bytes
+# that are not UTF-8.
+set -eu
+NVMSG=$1
+T=$(mktemp -d /dev/shm/nvmsg-cli-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
+need_python
+D=$T/ch
+mkdir "$D"
+
+run 0 "$NVMSG" create js --dir "$D" --tier volatile --capacity 8K \
+	--producers 3 --consumers 5 --mode 640
+[ "$(stat -c %a "$D/js.nvmsg")" = 640 ] || fail "mode not applied"
+run 0 "$NVMSG" recv js --dir "$D" --consumer c1 --timeout-ms 0
+run 0 "$NVMSG" send js --dir "$D" --producer 1 \
+	'q"uote' 'back\slash' $'tab\tnew\nline' $'bytes \xff\xfe \xc3\xa9'
+
+run 0 "$NVMSG" stat js --dir "$D" --json
+printf '%s\n' "$OUT" | json '
+d["name"] == "js" and d["path"].endswith("/js.nvmsg") and
+d["tier"] == "volatile" and "lost at power failure" in d["backing"] and
+d["capacity_bytes"] == 8192 and d["max_producers"] == 3 and
+d["max_consumers"] == 5 and d["format_version"] >= 1 and
+d["file_bytes"] > 3 * 8192 and d["depth_bytes"] > 0 and
+[p["id"] for p in d["producers"]] == [1] and
+d["producers"][0]["next_seq"] == 5 and d["producers"][0]["alive"] is False and
+d["consumers"][0]["name"] == "c1" and d["consumers"][0]["lag_messages"] == 4 and
+isinstance(d["consumers"][0]["waiting"], bool)'
+
+run 0 "$NVMSG" stat js --dir "$D"
+case $OUT in *"persistence domain"*"capacity per ring"*c1*) ;;
+*) fail "human stat: $OUT" ;; esac
+
+run 0 "$NVMSG" recv js --dir "$D" --consumer c1 --count 4 --json
+printf '%s\n' "$OUT" | python3 -c '
+import json, sys
+got = [json.loads(l) for l in sys.stdin]
+want = ["q\"uote", "back\\slash", "tab\tnew\nline", "bytes \u00ff\u00fe \u00e9"]
+assert [m["data"] for m in got] == want, got
+assert [m["seq"] for m in got] == [1, 2, 3, 4], got
+assert all(m["producer"] == 1 for m in got), got
+' || fail "recv --json payloads"
+
+run 0 "$NVMSG" ls --dir "$D" --json
+printf '%s\n' "$OUT" | json '
+[(c["name"], c["tier"], c["depth_bytes"]) for c in d["channels"]] == [("js", "volatile", 0)]'
+
+# a file that is not a channel: listed with the reason, exit status 1
+echo garbage >"$D/broken.nvmsg"
+run 1 "$NVMSG" ls --dir "$D" --json
+printf '%s\n' "$OUT" | json '
+[c["name"] for c in d["channels"]] == ["broken", "js"] and
+"error" in d["channels"][0] and d["channels"][1]["tier"] == "volatile"'
+run 1 "$NVMSG" ls --dir "$D"
+case $OUT in *broken*error*js*volatile*) ;; *) fail "human ls: $OUT" ;; esac
+
+# an empty directory is an empty list
+mkdir "$T/empty"
+run 0 "$NVMSG" ls --dir "$T/empty" --json
+printf '%s\n' "$OUT" | json 'd == {"channels": []}'
+echo PASS
