@@ -226,6 +226,34 @@ NVMSG_API unsigned nvmsg_producer_id(const struct nvmsg_producer *p);
 /* nvmsg_producer_max_msg -- largest payload accepted, bytes */
 NVMSG_API size_t nvmsg_producer_max_msg(const struct nvmsg_producer *p);
 
+/*
+ * nvmsg_producer_committed -- detectability after a crash: the highest
+ * sequence number of this producer slot that was durable when the slot
+ * was opened (0 if none).  Every sequence number up to it was committed
+ * (and is or was delivered); none after it was.  A producer restarted on
+ * the same slot id resends exactly the messages after it; the next
+ * message it sends carries a sequence number greater than any handed out
+ * before (gaps are possible, reuse is not).
+ */
+NVMSG_API uint64_t nvmsg_producer_committed(const struct nvmsg_producer *p);
+
+/* struct nvmsg_recovery -- what recovery found and did */
+struct nvmsg_recovery {
+	unsigned slots_recovered;   /* producer slots scanned and resealed */
+	uint64_t records_scanned;   /* whole records verified */
+	uint64_t records_published; /* whole records found past pub_tail and
+				     * published by recovery */
+	uint64_t bytes_scanned;
+	uint64_t bytes_cut;         /* non-zero bytes cleared after the tail
+				     * (a torn or abandoned record) */
+	uint64_t elapsed_ns;
+};
+
+/* nvmsg_producer_recovery -- the report of the recovery that
+ * nvmsg_producer_open ran on this producer's slot */
+NVMSG_API int nvmsg_producer_recovery(const struct nvmsg_producer *p,
+				      struct nvmsg_recovery *r);
+
 /* Flags for send, reserve and commit. */
 #define NVMSG_BLOCK 0x1 /* wait for space (up to timeout) instead of -EAGAIN */
 #define NVMSG_MORE 0x2  /* batch: do not persist or publish yet; a later

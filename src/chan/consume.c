@@ -108,9 +108,15 @@ nvmsg_consumer_open(const char *dir, const char *name, const char *consumer,
 	c->ring_bytes = c->ch.l.ring_bytes;
 	for (unsigned i = 0; i < c->nrings; i++) {
 		uint64_t a = nv_load_acquire(&c->cur.acks[i].ack);
-		uint64_t hint = nv_load_relaxed(&c->ch.prod[i].tail_hint);
 		uint64_t pubt = nv_load_acquire(&c->ch.prod[i].pub_tail);
-		uint64_t top = hint > pubt ? hint : pubt;
+		uint64_t top = pubt;
+		struct nv_desc d;
+		/* after a power failure pub_tail may lag the last durable
+		 * batch; its descriptor says where that batch ended */
+		for (unsigned k = 0; k < 2; k++)
+			if (nv_desc_read(&c->ch.prod[i], i, k, &d) &&
+			    d.end_pos > top && d.end_pos - pubt <= c->ring_bytes)
+				top = d.end_pos;
 		if (a % NV_REC_ALIGN || a > top) {
 			rc = nv_err(NVMSG_E_CORRUPT,
 				    "%s: ack %llu of ring %u is ahead of the "
@@ -122,6 +128,10 @@ nvmsg_consumer_open(const char *dir, const char *name, const char *consumer,
 		c->rpos[i] = a;
 		c->acked[i] = a;
 		c->pubc[i] = pubt;
+		/* a crash between the ack barrier and the ack_pub store leaves
+		 * ack_pub behind; ack is durable, so publish it now */
+		if (nv_load_relaxed(&c->cur.acks[i].ack_pub) != a)
+			nv_store_release(&c->cur.acks[i].ack_pub, a);
 	}
 	*out = c;
 	return 0;
@@ -270,9 +280,12 @@ nvmsg_ack(struct nvmsg_consumer *c)
 	for (unsigned i = 0; i < c->nrings; i++) {
 		if (c->rpos[i] == c->acked[i])
 			continue;
-		/* release: our reads of the acked bytes happen before the
-		 * producer, acquiring this word, overwrites them */
-		nv_store_release(&c->cur.acks[i].ack, c->rpos[i]);
+		/* relaxed: producers do not read ack, only recovery does */
+		nv_store_relaxed(&c->cur.acks[i].ack, c->rpos[i]);
+#if defined(NV_MUTANT) && NV_MUTANT == 3
+		/* mutant for the crash test: ack usable before durable */
+		nv_store_release(&c->cur.acks[i].ack_pub, c->rpos[i]);
+#endif
 		nv_tier_flush(&c->cur.reg.map, &c->cur.acks[i], 8);
 		any = 1;
 	}
@@ -286,10 +299,17 @@ nvmsg_ack(struct nvmsg_consumer *c)
 		if (c->rpos[i] == c->acked[i])
 			continue;
 		c->acked[i] = c->rpos[i];
+		/* release: our reads of the acked bytes happen before the
+		 * producer, acquiring ack_pub, overwrites them; stored after
+		 * the barrier so a producer never reuses space whose ack a
+		 * power failure could undo (the ack's own "durable before
+		 * visible") */
+		nv_store_release(&c->cur.acks[i].ack_pub, c->rpos[i]);
 		/* relaxed: a producer that starts waiting after this load
 		 * re-checks within its wait slice (wait.c) */
 		if (nv_load_relaxed(&c->ch.prod[i].waiting))
-			nv_futex_wake((nv_a32 *)(void *)&c->cur.acks[i].ack);
+			nv_futex_wake((nv_a32 *)(void *)&c->cur.acks[i]
+					      .ack_pub);
 	}
 	return 0;
 }

@@ -129,9 +129,11 @@ create_cursor(struct nv_chan *ch, unsigned index, const char *name)
 	nv_cur_hdr_init(&h, ch->hdr, index, name);
 	memcpy(base, &h, sizeof(h));
 	struct nv_ack_line *acks = (void *)(base + NV_ACK_OFF);
-	for (unsigned i = 0; i < ch->l.max_producers; i++)
-		nv_store_relaxed(&acks[i].ack,
-				 nv_load_acquire(&ch->prod[i].pub_tail));
+	for (unsigned i = 0; i < ch->l.max_producers; i++) {
+		uint64_t s0 = nv_load_acquire(&ch->prod[i].pub_tail);
+		nv_store_relaxed(&acks[i].ack, s0);
+		nv_store_relaxed(&acks[i].ack_pub, s0);
+	}
 	nv_tier_flush(&r.map, base, len);
 	rc = nv_tier_drain(&r.map, NV_PP_CURSOR_INIT);
 	if (rc == 0 && ch->tier == NVMSG_TIER_MSYNC)
@@ -194,12 +196,14 @@ nv_cons_register(struct nv_chan *ch, const char *name)
 		goto out;
 	for (unsigned i = 0; i < ch->l.max_producers; i++) {
 		uint64_t s1 = nv_load_seq(&ch->prod[i].pub_tail);
-		/* release: orders nothing we wrote before; kept explicit
-		 * because this word is read by other processes */
-		nv_store_release(&cu.acks[i].ack, s1);
+		nv_store_relaxed(&cu.acks[i].ack, s1);
 		nv_tier_flush(&cu.reg.map, &cu.acks[i], 8);
 	}
 	rc = nv_tier_drain(&cu.reg.map, NV_PP_CONSUMER_START);
+	/* ack_pub moves only forward and only after ack is durable */
+	for (unsigned i = 0; i < ch->l.max_producers && rc == 0; i++)
+		nv_store_release(&cu.acks[i].ack_pub,
+				 nv_load_relaxed(&cu.acks[i].ack));
 	nv_cursor_close(&cu);
 	if (rc == 0)
 		rc = idx;

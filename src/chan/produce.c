@@ -9,7 +9,7 @@
  *
  * Durable before visible (I2), per batch:
  *   1. write records (payload, then header sealed with its checksum);
- *   2. store tail_hint and next_seq (slot line 1);
+ *   2. write the next batch descriptor (slot line 1, log/batch.c);
  *   3. flush the records and line 1, then ONE drain   (NV_PP_RECORD);
  *   4. release-store pub_tail: consumers read only below pub_tail.
  * Recovery does not need the commit word to be persisted separately: the
@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../base/clock.h"
 #include "../base/err.h"
 #include "../recover/recover.h"
 #include "chan.h"
@@ -38,6 +39,11 @@ struct nvmsg_producer {
 	uint64_t tail;     /* next write position (>= pub) */
 	uint64_t pub;      /* published (durable) position */
 	uint64_t next_seq; /* seq of the next message */
+	uint64_t batch_first; /* seq of the pending batch's first record */
+	int batch_open;       /* a message is written but not published */
+	unsigned didx;     /* batch descriptor to write next (0 or 1) */
+	uint64_t committed; /* highest seq found durable at open */
+	struct nvmsg_recovery rec; /* what open's recovery found */
 	uint64_t limit;    /* writes must end at or below this */
 	uint64_t cons_gen; /* cons_gen the cursor set was built from */
 	uint64_t owner;    /* our owner word */
@@ -110,10 +116,10 @@ min_ack(const struct nvmsg_producer *p, struct nv_cursor **who)
 		struct nv_cursor *cu = p->cur[i];
 		if (!cu)
 			continue;
-		/* acquire: pairs with the consumer's release store of its
-		 * ack, issued after it finished reading those bytes, which
-		 * we are about to overwrite */
-		uint64_t a = nv_load_acquire(&cu->acks[p->id].ack);
+		/* acquire: pairs with the consumer's release store of
+		 * ack_pub, issued after it finished reading those bytes (which
+		 * we are about to overwrite) and after its ack was durable */
+		uint64_t a = nv_load_acquire(&cu->acks[p->id].ack_pub);
 		if (a > p->pub) /* hostile or stale: never trust upward */
 			a = p->pub;
 		if (!*who || a < m) {
@@ -178,8 +184,11 @@ publish(struct nvmsg_producer *p)
 
 	if (p->tail == p->pub)
 		return 0;
-	nv_store_relaxed(&p->slot->tail_hint, p->tail);
-	nv_store_relaxed(&p->slot->next_seq, p->next_seq);
+	/* a batch of pads only has no first record */
+	nv_desc_write(p->slot, p->id, p->didx, p->tail, p->next_seq,
+		      p->batch_open ? p->batch_first : p->next_seq);
+	p->didx ^= 1;
+	p->batch_open = 0;
 #if defined(NV_MUTANT) && NV_MUTANT == 2
 	/* mutant for the crash test: visible before durable */
 	nv_store_release(&p->slot->pub_tail, p->tail);
@@ -187,7 +196,7 @@ publish(struct nvmsg_producer *p)
 #if !defined(NV_MUTANT) || NV_MUTANT != 1
 	flush_span(p, p->pub, p->tail);
 #endif
-	nv_tier_flush(&p->ch.data.map, &p->slot->tail_hint, 16);
+	nv_tier_flush(&p->ch.data.map, p->slot->desc, sizeof(p->slot->desc));
 	/* last batch's pub_tail: lets media lag at most one batch */
 	nv_tier_flush(&p->ch.data.map, &p->slot->pub_tail, 8);
 	rc = nv_tier_drain(&p->ch.data.map, NV_PP_RECORD);
@@ -251,12 +260,11 @@ wait_space(struct nvmsg_producer *p, uint64_t need, int flags,
 			if (p->tail + need <= p->limit)
 				break;
 			if (who) {
-				uint64_t a = nv_load_acquire(
-					&who->acks[p->id].ack);
-				/* the low half of the 64-bit ack word */
-				nv_futex_wait((nv_a32 *)(void *)&who->acks[p->id]
-						      .ack,
-					      (uint32_t)a, slice);
+				nv_a64 *w = &who->acks[p->id].ack_pub;
+				uint64_t a = nv_load_acquire(w);
+				/* the low half of the 64-bit word */
+				nv_futex_wait((nv_a32 *)(void *)w, (uint32_t)a,
+					      slice);
 			}
 		}
 		if ((rc = refresh_limit(p, &who)) < 0)
@@ -313,6 +321,10 @@ commit_at(struct nvmsg_producer *p, size_t len, int flags)
 	struct nv_rec_hdr *r =
 		(void *)(p->ring + (p->tail & (p->ring_bytes - 1)));
 
+	if (!p->batch_open) {
+		p->batch_first = p->next_seq;
+		p->batch_open = 1;
+	}
 	nv_rec_seal(r, p->tail, p->next_seq++, (uint32_t)len, NV_REC_MSG,
 		    (uint16_t)p->id);
 	p->tail += nv_rec_size(len);
@@ -413,6 +425,26 @@ nvmsg_producer_max_msg(const struct nvmsg_producer *p)
 	return p ? p->max_msg : 0;
 }
 
+uint64_t
+nvmsg_producer_committed(const struct nvmsg_producer *p)
+{
+	return p && p->role == NV_ROLE_PRODUCER ? p->committed : 0;
+}
+
+int
+nvmsg_producer_recovery(const struct nvmsg_producer *p,
+			struct nvmsg_recovery *r)
+{
+	int rc = check_role(p);
+
+	if (rc < 0)
+		return rc;
+	if (!r)
+		return nv_err(-EINVAL, "NULL recovery report");
+	*r = p->rec;
+	return 0;
+}
+
 static int
 claim_slot(struct nvmsg_producer *p, unsigned i)
 {
@@ -434,24 +466,38 @@ claim_slot(struct nvmsg_producer *p, unsigned i)
 	return 0;
 }
 
+/* clear -- zero LEN bytes at A; returns how many were not zero */
+static uint64_t
+clear(unsigned char *a, uint64_t len)
+{
+	uint64_t n = 0;
+
+	for (uint64_t i = 0; i < len; i++)
+		n += a[i] != 0;
+	memset(a, 0, len);
+	return n;
+}
+
 /* zero_free -- clear ring bytes outside the live span [lo, end), so that a
- * torn tail can never be mistaken for records later (cut a torn tail) */
-static void
+ * torn tail can never be mistaken for records later (cut a torn tail).
+ * Returns the number of non-zero bytes cut. */
+static uint64_t
 zero_free(struct nvmsg_producer *p, uint64_t lo, uint64_t end)
 {
 	uint64_t mask = p->ring_bytes - 1;
 	uint64_t from = end, len = p->ring_bytes - (end - lo);
-	uint64_t off = from & mask;
+	uint64_t off = from & mask, cut;
 
 	if (len == 0)
-		return;
+		return 0;
 	if (off + len > p->ring_bytes) {
-		memset(p->ring + off, 0, p->ring_bytes - off);
-		memset(p->ring, 0, len - (p->ring_bytes - off));
+		cut = clear(p->ring + off, p->ring_bytes - off);
+		cut += clear(p->ring, len - (p->ring_bytes - off));
 	} else {
-		memset(p->ring + off, 0, len);
+		cut = clear(p->ring + off, len);
 	}
 	flush_span(p, from, from + len);
+	return cut;
 }
 
 /*
@@ -482,30 +528,83 @@ recover_ring(struct nvmsg_producer *p)
 	p->pub = pubt;
 	if ((rc = sync_consumers(p)) < 0)
 		return rc;
-	uint64_t lo = min_ack(p, &who);
+	/* durable acks: all are record boundaries below durable records,
+	 * and nothing at or above the lowest was ever overwritten */
+	uint64_t lo = pubt, floor = pubt;
+	int any = 0;
+	for (unsigned i = 0; i < p->ch.l.max_consumers; i++) {
+		if (!p->cur[i])
+			continue;
+		uint64_t a = nv_load_relaxed(&p->cur[i]->acks[p->id].ack);
+		if (a % NV_REC_ALIGN || a > pubt + p->ring_bytes)
+			return nv_err(NVMSG_E_CORRUPT,
+				      "%s: ack %llu for ring %u is not a "
+				      "record position near the tail %llu",
+				      p->cur[i]->reg.path,
+				      (unsigned long long)a, p->id,
+				      (unsigned long long)pubt);
+		if (!any || a < lo)
+			lo = a;
+		if (a > floor)
+			floor = a;
+		any = 1;
+	}
+	if (floor - lo > p->ring_bytes)
+		return nv_err(NVMSG_E_CORRUPT,
+			      "%s: ring %u: consumer acks %llu and %llu are "
+			      "more than a ring apart",
+			      p->ch.data.path, p->id, (unsigned long long)lo,
+			      (unsigned long long)floor);
 	nv_scan_ring(p->ring, p->ring_bytes, p->id, lo, &s);
-	if (s.end < pubt)
+	if (s.end < floor)
 		return nv_err(NVMSG_E_CORRUPT,
 			      "%s: ring %u: record at position %llu fails "
-			      "(%s) below the published tail %llu",
+			      "(%s) below the durable tail %llu",
 			      p->ch.data.path, p->id,
 			      (unsigned long long)s.end, s.stop,
-			      (unsigned long long)pubt);
-	uint64_t seq = nv_load_relaxed(&p->slot->next_seq);
-	if (s.last_seq + 1 > seq)
-		seq = s.last_seq + 1;
+			      (unsigned long long)floor);
+	/* which sequence numbers committed: the newest whole descriptor
+	 * whose batch is whole (end_pos within the whole records), else the
+	 * batch before it; never reuse a number any descriptor handed out */
+	struct nv_desc d[2];
+	int ok[2] = {nv_desc_read(p->slot, p->id, 0, &d[0]),
+		     nv_desc_read(p->slot, p->id, 1, &d[1])};
+	uint64_t committed = s.last_seq, seq = s.last_seq + 1;
+	int newest = ok[0] && ok[1] ? (d[1].end_seq > d[0].end_seq)
+				    : ok[1] ? 1 : 0;
+	if (ok[newest]) {
+		const struct nv_desc *n = &d[newest];
+		uint64_t c = n->end_pos <= s.end ? n->end_seq : n->first_seq;
+		if (c > 0 && c - 1 > committed)
+			committed = c - 1;
+		if (n->end_seq > seq)
+			seq = n->end_seq;
+		p->didx = (unsigned)newest ^ 1;
+	}
+	if (seq == 0)
+		seq = 1;
 	p->next_seq = seq;
+	p->committed = committed;
 	p->tail = s.end;
-	flush_span(p, pubt, s.end);
-	zero_free(p, lo, s.end);
-	nv_store_relaxed(&p->slot->tail_hint, s.end);
-	nv_store_relaxed(&p->slot->next_seq, seq);
-	nv_tier_flush(&p->ch.data.map, &p->slot->tail_hint, 16);
+	p->rec.slots_recovered = 1;
+	p->rec.records_scanned = s.records;
+	p->rec.bytes_scanned = s.end - lo;
+	p->rec.records_published = 0;
+	flush_span(p, lo, s.end);
+	p->rec.bytes_cut = zero_free(p, lo, s.end);
+	nv_desc_write(p->slot, p->id, p->didx, s.end, seq, seq);
+	p->didx ^= 1;
+	nv_tier_flush(&p->ch.data.map, p->slot->desc, sizeof(p->slot->desc));
 	rc = nv_tier_drain(&p->ch.data.map, NV_PP_PRODUCER_RECOVER);
 	if (rc < 0)
 		return rc;
 	/* release: as in publish() */
 	nv_store_release(&p->slot->pub_tail, s.end);
+	if (s.end > pubt) {
+		struct nv_scan pubs;
+		nv_scan_ring(p->ring, p->ring_bytes, p->id, pubt, &pubs);
+		p->rec.records_published = pubs.records;
+	}
 	p->pub = s.end;
 	return refresh_limit(p, &who);
 }
@@ -560,7 +659,9 @@ nvmsg_producer_open(const char *dir, const char *name, int id,
 	if (rc < 0)
 		goto fail;
 	p->ring = nv_chan_ring(&p->ch, p->id);
+	uint64_t t0 = nv_now_ns();
 	rc = recover_ring(p);
+	p->rec.elapsed_ns = nv_now_ns() - t0;
 	if (rc < 0) {
 		nv_store_release(&p->slot->owner_pid, 0);
 		goto fail;

@@ -66,7 +66,10 @@ nvmsg_channel_stat(const char *dir, const char *name, struct nvmsg_stat *st)
 		ps->pid = nv_owner_pid(w);
 		ps->alive = nv_owner_alive(w);
 		ps->tail = pub[i];
-		ps->next_seq = nv_load_relaxed(&s->next_seq);
+		struct nv_desc d;
+		for (unsigned k = 0; k < 2; k++)
+			if (nv_desc_read(s, i, k, &d) && d.end_seq > ps->next_seq)
+				ps->next_seq = d.end_seq;
 	}
 	for (unsigned c = 0; c < ch.l.max_consumers; c++) {
 		if (nv_load_acquire(&ch.cons[c].state) != NV_CONS_ACTIVE)

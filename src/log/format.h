@@ -29,8 +29,12 @@
  *   prod_table_off: max_producers x 256-byte slots
  *      +0   8     pub_tail: published position (producer writes,
  *                 consumers read; stored after the record is durable)
- *     +64   8     tail_hint: == pub_tail, flushed with each batch
- *     +72   8     next_seq: sequence of the next record, same batch
+ *     +64  32     batch descriptor 0 } written alternately, each flushed
+ *     +96  32     batch descriptor 1 } inside its batch's barrier:
+ *        +0  8    end_pos: ring tail after the batch
+ *        +8  8    end_seq: sequence number after the batch
+ *       +16  8    first_seq: sequence number of the batch's first record
+ *       +24  8    check = XXH3-64(bytes +0..+23, seed 2 * id + index + 1)
  *    +128   8     owner: boot16 << 48 | start26 << 22 | pid22 (0 free)
  *    +136   8     reserved, zero
  *    +144   4     waiting: producer sleeps on a full ring
@@ -59,6 +63,8 @@
  *    120   8  header_check = XXH3-64(bytes 0..119, seed 0)
  *    128   4  waiting: consumer sleeps on the doorbell
  *    256 + 64*i  8  ack[i]: next unread position in ring i (durable)
+ *    264 + 64*i  8  ack_pub[i]: ack[i] as producers may use it: stored
+ *                   after the barrier that made ack[i] durable
  */
 #ifndef NV_FORMAT_H
 #define NV_FORMAT_H
@@ -131,10 +137,15 @@ struct nv_prod_slot {
 	/* line 0: the owner producer writes; consumers read */
 	nv_a64 pub_tail;
 	uint8_t pad0[56];
-	/* line 1: the owner producer writes; flushed in each batch barrier */
-	nv_a64 tail_hint;
-	nv_a64 next_seq;
-	uint8_t pad1[48];
+	/* line 1: the owner producer writes; one descriptor per batch,
+	 * alternating, flushed in the batch's barrier (recover: the newest
+	 * one whose batch is whole says which sequence numbers committed) */
+	struct nv_batch_desc {
+		nv_a64 end_pos;
+		nv_a64 end_seq;
+		nv_a64 first_seq;
+		nv_a64 check;
+	} desc[2];
 	/* line 2: ownership; the claiming producer writes */
 	nv_a64 owner_pid; /* owner word (owners.c), one CAS claims it */
 	nv_a64 owner_start; /* reserved, zero */
@@ -143,8 +154,8 @@ struct nv_prod_slot {
 	uint8_t pad3[64];
 };
 NV_OFFSET_IS(struct nv_prod_slot, pub_tail, 0);
-NV_OFFSET_IS(struct nv_prod_slot, tail_hint, 64);
-NV_OFFSET_IS(struct nv_prod_slot, next_seq, 72);
+NV_OFFSET_IS(struct nv_prod_slot, desc, 64);
+NV_SIZE_IS(struct nv_batch_desc, 32);
 NV_OFFSET_IS(struct nv_prod_slot, owner_pid, 128);
 NV_OFFSET_IS(struct nv_prod_slot, owner_start, 136);
 NV_OFFSET_IS(struct nv_prod_slot, waiting, 144);
@@ -189,11 +200,14 @@ NV_OFFSET_IS(struct nv_cur_hdr, header_check, 120);
 NV_OFFSET_IS(struct nv_cur_hdr, waiting, 128);
 NV_SIZE_IS(struct nv_cur_hdr, 256);
 
-/* one ack word per producer ring, each on its own line */
+/* one ack line per producer ring; the consumer writes both words */
 struct nv_ack_line {
-	nv_a64 ack;
-	uint8_t pad[56];
+	nv_a64 ack;     /* durable resume point (recovery reads it) */
+	nv_a64 ack_pub; /* stored after ack is durable; producers reuse
+			 * ring space only below it */
+	uint8_t pad[48];
 };
+NV_OFFSET_IS(struct nv_ack_line, ack_pub, 8);
 NV_SIZE_IS(struct nv_ack_line, 64);
 #define NV_ACK_OFF 256u
 

@@ -49,6 +49,21 @@ int nv_cur_hdr_check(const struct nv_cur_hdr *c, uint64_t file_bytes,
 		     const struct nv_data_hdr *h, uint32_t index,
 		     const char *name, const char *path);
 
+/* batch descriptors (batch.c) --------------------------------------------- */
+
+struct nv_desc {
+	uint64_t end_pos;
+	uint64_t end_seq;
+	uint64_t first_seq;
+};
+
+/* nv_desc_write -- fill descriptor IDX (0 or 1) of slot ID */
+void nv_desc_write(struct nv_prod_slot *s, unsigned id, unsigned idx,
+		   uint64_t end_pos, uint64_t end_seq, uint64_t first_seq);
+/* nv_desc_read -- 1 and *out if descriptor IDX verifies, else 0 */
+int nv_desc_read(const struct nv_prod_slot *s, unsigned id, unsigned idx,
+		 struct nv_desc *out);
+
 /* records ---------------------------------------------------------------- */
 
 static inline uint64_t

@@ -128,18 +128,31 @@ check_visible(void)
 		 * live consumers we know, via the test's own bookkeeping is
 		 * not possible, so read the cursor files */
 		for (unsigned c = 0; c < NC; c++) {
-			char path[512];
-			snprintf(path, sizeof(path), "%s/ch.c%u.nvcur", dir_live,
-				 c);
+			char path[512], cname[32];
+			const unsigned char *cm;
+			uint64_t cl;
+			snprintf(cname, sizeof(cname), "ch.c%u.nvcur", c);
+			snprintf(path, sizeof(path), "%s/%s", dir_live, cname);
 			int fd = open(path, O_RDONLY);
 			if (fd < 0)
 				continue;
-			uint64_t a;
-			if (pread(fd, &a, 8, NV_ACK_OFF + 64 * p) == 8 &&
-			    a <= pub && pub - a <= RING)
-				lo = a;
+			uint64_t a[2], durable;
+			if (pread(fd, a, 16, NV_ACK_OFF + 64 * p) == 16 &&
+			    nv_recorder_media_ptr(cname, &cm, &cl) == 0) {
+				/* producers reuse space below ack_pub: it
+				 * must never be ahead of the durable ack */
+				memcpy(&durable, cm + NV_ACK_OFF + 64 * p, 8);
+				if (a[1] > durable)
+					violation("consumer c%u ring %u: ack_pub "
+						  "%llu visible, durable ack "
+						  "only %llu",
+						  c, p,
+						  (unsigned long long)a[1],
+						  (unsigned long long)durable);
+			}
+			if (c == 0 && a[0] <= pub && pub - a[0] <= RING)
+				lo = a[0];
 			close(fd);
-			break;
 		}
 		const unsigned char *ring =
 			live_data + L.ring_off + (uint64_t)p * RING;
@@ -176,6 +189,8 @@ check_recovered(void)
 	struct nvmsg_producer *p;
 	int rc;
 
+	uint64_t committed[NP] = {0};
+
 	nv_boot_salt ^= 0x5a5a; /* every pre-crash owner is now dead */
 	for (unsigned i = 0; i < NP; i++) {
 		rc = nvmsg_producer_open(dir_img, "ch", (int)i, &p);
@@ -184,6 +199,16 @@ check_recovered(void)
 				  i, nvmsg_errmsg());
 			continue;
 		}
+		/* detectability: committed covers every acknowledged send
+		 * and nothing never attempted */
+		committed[i] = nvmsg_producer_committed(p);
+		if (committed[i] < W.sent_ok[i] ||
+		    committed[i] > W.attempted[i])
+			violation("producer %u: committed %llu, but sent %llu "
+				  "and attempted %llu",
+				  i, (unsigned long long)committed[i],
+				  (unsigned long long)W.sent_ok[i],
+				  (unsigned long long)W.attempted[i]);
 		nvmsg_producer_close(&p);
 	}
 	for (unsigned c = 0; c < NC; c++) {
@@ -241,6 +266,12 @@ check_recovered(void)
 					  (unsigned long long)first[pr],
 					  (unsigned long long)acked,
 					  (unsigned long long)tried);
+			if (first[pr] && last[pr] != committed[pr])
+				violation("%s: producer %u: received up to %llu "
+					  "but recovery says %llu committed",
+					  cname, pr,
+					  (unsigned long long)last[pr],
+					  (unsigned long long)committed[pr]);
 			if (first[pr] ? last[pr] < W.sent_ok[pr]
 				      : W.sent_ok[pr] > tried)
 				violation("%s: producer %u lost messages: sent "
