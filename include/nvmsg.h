@@ -196,6 +196,49 @@ struct nvmsg_stat {
 NVMSG_API int nvmsg_channel_stat(const char *dir, const char *name,
 				 struct nvmsg_stat *st);
 
+/*
+ * struct nvmsg_check -- what nvmsg_channel_check() found.  Plain value.
+ */
+struct nvmsg_check {
+	unsigned producers;          /* slots ever used */
+	unsigned producers_dead;     /* owned by a process that is gone */
+	unsigned consumers;
+	uint64_t records_scanned;    /* whole records verified */
+	uint64_t bytes_scanned;
+	uint64_t records_unpublished; /* whole records past pub_tail of a
+				       * dead slot: repair publishes them */
+	unsigned torn_tails;         /* dead slots with a torn record at the
+				      * tail: repair cuts it */
+	unsigned repairs_needed;     /* dead slots repair would take over */
+	unsigned errors;             /* corruption repair cannot undo */
+	char first_error[512];       /* the first error, naming the file */
+	uint64_t elapsed_ns;
+};
+
+/*
+ * nvmsg_channel_check -- read-only verification of DIR/NAME: header,
+ * consumer table, every cursor region, every ring (bounds, position,
+ * checksum, sequence) from the oldest unacknowledged record.  Needs only
+ * read permission; changes nothing.  Returns 0 when the check ran (then
+ * *r says what was found; the channel is clean when r->errors and
+ * r->repairs_needed are 0), or the error that kept it from opening the
+ * channel at all (-ENOENT, NVMSG_E_CORRUPT, NVMSG_E_VERSION, ...).
+ */
+NVMSG_API int nvmsg_channel_check(const char *dir, const char *name,
+				  struct nvmsg_check *r);
+
+struct nvmsg_recovery; /* below, with the producer calls */
+
+/*
+ * nvmsg_channel_repair -- what recovery does, for every producer slot
+ * whose owner is dead: take the slot over, scan its ring, publish whole
+ * records past pub_tail, cut a torn tail, release the slot.  Slots of
+ * live producers are left alone.  Needs write permission.  *r (may be
+ * NULL) sums the work done.
+ */
+NVMSG_API int nvmsg_channel_repair(const char *dir, const char *name,
+				   struct nvmsg_recovery *r);
+
 /* ---------------------------------------------------------------- produce */
 
 struct nvmsg_producer;

@@ -190,8 +190,14 @@ check_recovered(void)
 	int rc;
 
 	uint64_t committed[NP] = {0};
+	struct nvmsg_check ck;
 
 	nv_boot_salt ^= 0x5a5a; /* every pre-crash owner is now dead */
+	/* nvmsg check on the raw crash image: no corruption, ever */
+	rc = nvmsg_channel_check(dir_img, "ch", &ck);
+	if (rc < 0 || ck.errors)
+		violation("check of the crash image: %s",
+			  rc < 0 ? nvmsg_errmsg() : ck.first_error);
 	for (unsigned i = 0; i < NP; i++) {
 		rc = nvmsg_producer_open(dir_img, "ch", (int)i, &p);
 		if (rc < 0) {
@@ -211,6 +217,12 @@ check_recovered(void)
 				  (unsigned long long)W.attempted[i]);
 		nvmsg_producer_close(&p);
 	}
+	/* after recovery the channel checks clean */
+	rc = nvmsg_channel_check(dir_img, "ch", &ck);
+	if (rc < 0 || ck.errors || ck.repairs_needed)
+		violation("check after recovery: %s (errors %u, repairs %u)",
+			  rc < 0 ? nvmsg_errmsg() : ck.first_error, ck.errors,
+			  ck.repairs_needed);
 	for (unsigned c = 0; c < NC; c++) {
 		struct nvmsg_consumer *co;
 		char cname[8];

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check.c -- nvmsg_channel_check (read-only) and nvmsg_channel_repair.
+ *
+ * Check maps everything read-only and walks what recovery would walk,
+ * reporting instead of fixing.  Repair is recovery itself: it opens every
+ * slot whose owner is dead as a producer (which runs recover_ring in
+ * produce.c) and closes it again, so there is one recovery, not two.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/clock.h"
+#include "../base/err.h"
+#include "../recover/recover.h"
+#include "chan.h"
+
+static void
+problem(struct nvmsg_check *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+problem(struct nvmsg_check *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->errors++ == 0) {
+		va_start(ap, fmt);
+		vsnprintf(r->first_error, sizeof(r->first_error), fmt, ap);
+		va_end(ap);
+	}
+}
+
+/* check_ring -- scan ring I from its oldest unacked record */
+static void
+check_ring(const struct nv_chan *ch, unsigned i, const uint64_t *acks,
+	   unsigned nacks, struct nvmsg_check *r)
+{
+	const struct nv_prod_slot *s = &ch->prod[i];
+	uint64_t pubt = nv_load_acquire(&s->pub_tail);
+	uint64_t w = nv_load_acquire(&s->owner_pid);
+	uint64_t lo = pubt, floor = pubt;
+	struct nv_scan sc;
+
+	if (!w && !pubt)
+		return;
+	r->producers++;
+	int dead = w && !nv_owner_alive(w);
+	r->producers_dead += dead;
+	if (pubt % NV_REC_ALIGN) {
+		problem(r, "%s: ring %u: published tail %llu not aligned",
+			ch->data.path, i, (unsigned long long)pubt);
+		return;
+	}
+	for (unsigned k = 0; k < nacks; k++) {
+		uint64_t a = acks[k * NVMSG_MAX_PRODUCERS + i];
+		if (a % NV_REC_ALIGN || a > pubt + ch->l.ring_bytes) {
+			problem(r, "%s: ring %u: a consumer ack %llu is ahead "
+				   "of the tail %llu",
+				ch->data.path, i, (unsigned long long)a,
+				(unsigned long long)pubt);
+			return;
+		}
+		if (k == 0 || a < lo)
+			lo = a;
+		if (a > floor)
+			floor = a;
+	}
+	if (floor - lo > ch->l.ring_bytes) {
+		problem(r, "%s: ring %u: consumer acks more than a ring apart",
+			ch->data.path, i);
+		return;
+	}
+	nv_scan_ring(nv_chan_ring(ch, i), ch->l.ring_bytes, i, lo, &sc);
+	r->records_scanned += sc.records;
+	r->bytes_scanned += sc.end - lo;
+	if (sc.end < floor) {
+		problem(r, "%s: ring %u: record at position %llu fails (%s) "
+			   "below the durable tail %llu",
+			ch->data.path, i, (unsigned long long)sc.end, sc.stop,
+			(unsigned long long)floor);
+		return;
+	}
+	if (!dead && w)
+		return; /* a live producer may be writing past its tail */
+	int need = 0;
+	if (sc.end > pubt) {
+		struct nv_scan past;
+		nv_scan_ring(nv_chan_ring(ch, i), ch->l.ring_bytes, i, pubt,
+			     &past);
+		r->records_unpublished += past.records;
+		need = 1;
+	}
+	/* a torn record at the tail: its position word is there */
+	const struct nv_rec_hdr *h =
+		(const void *)(nv_chan_ring(ch, i) +
+			       (sc.end & (ch->l.ring_bytes - 1)));
+	if (nv_load_relaxed(&h->pos) == sc.end) {
+		r->torn_tails++;
+		need = 1;
+	}
+	r->repairs_needed += need || dead;
+}
+
+int
+nvmsg_channel_check(const char *dir, const char *name, struct nvmsg_check *r)
+{
+	uint64_t *acks;
+	struct nv_chan ch;
+	unsigned nacks = 0;
+	uint64_t t0 = nv_now_ns();
+	int rc;
+
+	nv_err_clear();
+	if (!r)
+		return nv_err(-EINVAL, "NULL check report");
+	memset(r, 0, sizeof(*r));
+	acks = calloc(NVMSG_MAX_CONSUMERS * NVMSG_MAX_PRODUCERS, sizeof(*acks));
+	if (!acks)
+		return nv_err(-ENOMEM, "out of memory");
+	rc = nv_chan_open(&ch, dir, name, 0);
+	if (rc < 0) {
+		free(acks);
+		return rc;
+	}
+	for (unsigned c = 0; c < ch.l.max_consumers; c++) {
+		uint64_t st = nv_load_acquire(&ch.cons[c].state);
+		char cname[NVMSG_NAME_MAX + 1];
+		struct nv_cursor cu;
+		if (st == NV_CONS_FREE)
+			continue;
+		if (st != NV_CONS_ACTIVE) {
+			problem(r, "%s: consumer entry %u has state %llu",
+				ch.data.path, c, (unsigned long long)st);
+			continue;
+		}
+		r->consumers++;
+		if (nv_cons_name(&ch, c, cname) != 0) {
+			problem(r, "%s: consumer entry %u has an invalid name",
+				ch.data.path, c);
+			continue;
+		}
+		rc = nv_cursor_open(&cu, &ch, c, cname, 0);
+		if (rc < 0) {
+			problem(r, "%s", nvmsg_errmsg());
+			continue;
+		}
+		for (unsigned i = 0; i < ch.l.max_producers; i++)
+			acks[nacks * NVMSG_MAX_PRODUCERS + i] =
+				nv_load_acquire(&cu.acks[i].ack);
+		nacks++;
+		nv_cursor_close(&cu);
+	}
+	for (unsigned i = 0; i < ch.l.max_producers; i++)
+		check_ring(&ch, i, acks, nacks, r);
+	nv_chan_close(&ch);
+	free(acks);
+	r->elapsed_ns = nv_now_ns() - t0;
+	return 0;
+}
+
+int
+nvmsg_channel_repair(const char *dir, const char *name,
+		     struct nvmsg_recovery *out)
+{
+	struct nvmsg_recovery sum = {0}, one;
+	struct nv_chan ch;
+	uint64_t t0 = nv_now_ns();
+	int rc;
+
+	nv_err_clear();
+	rc = nv_chan_open(&ch, dir, name, 1);
+	if (rc < 0)
+		return rc;
+	unsigned n = ch.l.max_producers;
+	uint64_t owners[NVMSG_MAX_PRODUCERS];
+	for (unsigned i = 0; i < n; i++)
+		owners[i] = nv_load_acquire(&ch.prod[i].owner_pid);
+	nv_chan_close(&ch);
+	for (unsigned i = 0; i < n; i++) {
+		struct nvmsg_producer *p;
+		if (!owners[i] || nv_owner_alive(owners[i]))
+			continue;
+		rc = nvmsg_producer_open(dir, name, (int)i, &p);
+		if (rc == -EBUSY)
+			continue; /* a live process took it meanwhile */
+		if (rc < 0)
+			return nv_err_append(rc, "repairing producer slot %u",
+					     i);
+		nvmsg_producer_recovery(p, &one);
+		sum.slots_recovered++;
+		sum.records_scanned += one.records_scanned;
+		sum.records_published += one.records_published;
+		sum.bytes_scanned += one.bytes_scanned;
+		sum.bytes_cut += one.bytes_cut;
+		nvmsg_producer_close(&p);
+	}
+	sum.elapsed_ns = nv_now_ns() - t0;
+	if (out)
+		*out = sum;
+	return 0;
+}
