@@ -112,7 +112,8 @@ scan(struct listing *l, const char *dir, int missing_ok,
 		}
 	}
 	closedir(d);
-	qsort(l->e + first, l->n - first, sizeof(*l->e), by_name);
+	if (l->n > first)
+		qsort(l->e + first, l->n - first, sizeof(*l->e), by_name);
 	return 0;
 }
 

@@ -8,6 +8,8 @@
  * the same consumer prints it again (at-least-once, never lost).
  */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <nvmsg.h>
 
@@ -32,6 +34,24 @@ print_message(const struct nvmsg_view *v, int json)
 	jw_obj_end(&w);
 }
 
+/* registered -- 1 if CONSUMER is registered on the channel, 0 if not, -1
+ * when that cannot be told (nvmsg_consumer_open then says why) */
+static int
+registered(const char *dir, const char *name, const char *consumer)
+{
+	struct nvmsg_stat *st = malloc(sizeof(*st));
+	int found = -1;
+
+	if (st && nvmsg_channel_stat(dir, name, st) == 0) {
+		found = 0;
+		for (unsigned i = 0; i < st->nconsumers; i++)
+			if (strcmp(st->consumers[i].name, consumer) == 0)
+				found = 1;
+	}
+	free(st);
+	return found;
+}
+
 static int
 run(struct cli *g, const struct cli_cmd *cmd, int argc, char **argv)
 {
@@ -47,7 +67,7 @@ run(struct cli *g, const struct cli_cmd *cmd, int argc, char **argv)
 	const char *name, *dir, *consumer = NULL;
 	uint64_t count = 0, got = 0;
 	int64_t timeout_ns = -1;
-	int json = 0, c, rc = CLI_OK;
+	int json = 0, known, c, rc = CLI_OK;
 
 	while ((c = cli_getopt(g, cmd, argc, argv, ":hc:n:t:j", opts, &rc)) !=
 	       -1) {
@@ -79,11 +99,19 @@ run(struct cli *g, const struct cli_cmd *cmd, int argc, char **argv)
 	dir = cli_dir_find(g, name);
 	if (!dir)
 		return CLI_ERROR;
+	known = registered(dir, name, consumer);
 	rc = nvmsg_consumer_open(dir, name, consumer,
 				 NVMSG_CONSUMER_CREATE | NVMSG_CONSUMER_VERIFY,
 				 &con);
 	if (rc < 0)
 		return cli_lib_err(rc);
+	/* the classic surprise: messages sent before this are not ours */
+	if (known == 0)
+		fprintf(stderr,
+			"nvmsg recv: registered new consumer '%s' on "
+			"%s/%s.nvmsg; it receives the messages sent from "
+			"now on\n",
+			consumer, dir, name);
 	while (count == 0 || got < count) {
 		struct nvmsg_view v;
 
