@@ -29,6 +29,7 @@ run(struct cli *g, const struct cli_cmd *cmd, int argc, char **argv)
 	struct nvmsg_stat *st;
 	const char *name, *dir;
 	uint64_t mode;
+	char *end;
 	int c, rc = CLI_OK;
 
 	while ((c = cli_getopt(g, cmd, argc, argv, ":ht:c:p:C:m:", opts,
@@ -61,7 +62,6 @@ run(struct cli *g, const struct cli_cmd *cmd, int argc, char **argv)
 				return cli_usage_error(
 					cmd, "--mode '%s' is not an octal mode",
 					optarg);
-			char *end;
 			mode = strtoull(optarg, &end, 8);
 			if (*end || mode == 0 || mode > 07777)
 				return cli_usage_error(

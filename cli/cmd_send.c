@@ -157,9 +157,11 @@ send_stdin(struct sender *s)
 		end += (size_t)n;
 	}
 	/* a last line without a newline still counts */
-	line++;
-	if (end > 0 && (rc = put(s, buf, end, NVMSG_MORE)) < 0)
-		goto fail;
+	if (end > 0) {
+		line++;
+		if ((rc = put(s, buf, end, NVMSG_MORE)) < 0)
+			goto fail;
+	}
 	if (s->pending && (rc = flush(s)) < 0)
 		goto fail;
 	free(buf);

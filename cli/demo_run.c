@@ -331,9 +331,19 @@ reap(struct run *r)
 static int
 kill_restart(struct run *r, unsigned k)
 {
+	char how[64];
+	int status = 0;
+
 	kill(r->cons[k], SIGKILL);
-	while (waitpid(r->cons[k], NULL, 0) < 0 && errno == EINTR)
+	while (waitpid(r->cons[k], &status, 0) < 0 && errno == EINTR)
 		;
+	r->cons[k] = 0;
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
+		/* it ended by itself just before the kill: a real failure */
+		describe_status(how, sizeof(how), status);
+		cli_err("demo: consumer c%u %s", k, how);
+		return -1;
+	}
 	r->cons[k] = spawn(r, 1, k);
 	return r->cons[k] < 0 ? -1 : 0;
 }

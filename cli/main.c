@@ -141,7 +141,8 @@ run(int argc, char **argv)
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			print_help(stdout);
 			return CLI_OK;
-		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+		} else if (strcmp(a, "-V") == 0 ||
+			   strcmp(a, "--version") == 0) {
 			printf("nvmsg %s (libnvmsg %s)\n", NVMSG_CLI_VERSION,
 			       nvmsg_version());
 			return CLI_OK;
