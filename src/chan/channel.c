@@ -115,9 +115,15 @@ nvmsg_channel_create(const char *dir, const char *name,
 		rc = fsync(r.fd) ? -errno : 0;
 	if (rc == 0 && fchmod(r.fd, mode) != 0)
 		rc = -errno;
-	if (rc == 0 && rename(tmp, path) != 0)
+	/* RENAME_NOREPLACE: two creators racing for one name cannot both
+	 * succeed (a plain rename would replace the first channel) */
+	if (rc == 0 && renameat2(AT_FDCWD, tmp, AT_FDCWD, path,
+				 RENAME_NOREPLACE) != 0)
 		rc = -errno;
-	if (rc < 0) {
+	if (rc == -EEXIST) {
+		nv_err(rc, "%s: channel already exists", path);
+		unlink(tmp);
+	} else if (rc < 0) {
 		nv_err(rc, "%s: cannot finish creation: %s", path,
 		       strerror(-rc));
 		unlink(tmp);

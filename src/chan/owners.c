@@ -97,11 +97,10 @@ nv_proc_start(pid_t pid)
 	char *p = strrchr(buf, ')');
 	if (!p)
 		return 0;
-	p++;
-	/* after ')' come fields 3..; starttime is field 22 */
-	for (int field = 2; field < 22 && p; field++) {
+	/* ")" ends field 2; after iteration k, p is the space before
+	 * field k + 1, so the loop stops before field 22 (starttime) */
+	for (int field = 2; field < 22 && p; field++)
 		p = strchr(p + 1, ' ');
-	}
 	if (!p)
 		return 0;
 	return strtoull(p + 1, NULL, 10);
