@@ -91,14 +91,16 @@ nvmsg_channel_create(const char *dir, const char *name,
 	if (mode & ~07777u)
 		return nv_err(-EINVAL, "%s: mode %o is not a file mode", path,
 			      (unsigned)mode);
-	if (access(path, F_OK) == 0)
+	int dax = nv_region_is_devdax(path);
+	if (!dax && access(path, F_OK) == 0)
 		return nv_err(-EEXIST, "%s: channel already exists", path);
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.nvmsg.new.%d", dir,
 			     name, (int)getpid()) >= sizeof(tmp))
 		return nv_err(-ENAMETOOLONG, "%s: path too long", dir);
-	/* owner write is needed to initialise; the final mode is set below */
-	rc = nv_region_create(&r, tmp, l.file_bytes, mode | 0200,
-			      opts->tier);
+	/* owner write is needed to initialise; the final mode is set below.
+	 * A device dax is initialised in place: header last. */
+	rc = nv_region_create(&r, dax ? path : tmp, l.file_bytes,
+			      mode | 0200, opts->tier);
 	if (rc < 0) {
 		if (rc == -ENOENT)
 			nv_err(rc, "%s: directory does not exist", dir);
@@ -106,10 +108,19 @@ nvmsg_channel_create(const char *dir, const char *name,
 	}
 	unsigned char *base = r.map.base;
 	memset(base, 0, l.ring_off);
+	if (dax) /* rings may hold an old channel's records: clear them */
+		memset(base + l.ring_off, 0, l.file_bytes - l.ring_off);
+	nv_tier_flush(&r.map, base, dax ? l.file_bytes : l.ring_off);
+	rc = nv_tier_drain(&r.map, NV_PP_CREATE_INIT);
 	nv_data_hdr_init(&h, &l, (uint32_t)opts->tier);
 	memcpy(base, &h, sizeof(h));
-	nv_tier_flush(&r.map, base, l.ring_off);
-	rc = nv_tier_drain(&r.map, NV_PP_CREATE_INIT);
+	nv_tier_flush(&r.map, base, sizeof(h));
+	if (rc == 0)
+		rc = nv_tier_drain(&r.map, NV_PP_CREATE_INIT);
+	if (dax) {
+		nv_region_close(&r);
+		return rc;
+	}
 	if (rc == 0 && opts->tier != NVMSG_TIER_VOLATILE &&
 	    opts->tier != NVMSG_TIER_EMULATED)
 		rc = fsync(r.fd) ? -errno : 0;

@@ -114,8 +114,10 @@ create_cursor(struct nv_chan *ch, unsigned index, const char *name)
 		return rc;
 	if (fstat(ch->data.fd, &st) != 0)
 		return nv_err(-errno, "fstat: %s", strerror(errno));
-	/* a leftover from a registration that crashed before step 2 */
-	unlink(path);
+	/* a leftover from a registration that crashed before step 2
+	 * (a device dax symlink is reused in place) */
+	if (!nv_region_is_devdax(path))
+		unlink(path);
 	mode_t mode = (st.st_mode & 0666) | 0200;
 	uint64_t len = nv_cur_bytes(ch->l.max_producers);
 	rc = nv_region_create(&r, path, len, mode, ch->tier);

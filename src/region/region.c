@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "../base/err.h"
@@ -66,6 +67,68 @@ nv_region_cursor_path(char *out, size_t cap, const char *dir,
 	return 0;
 }
 
+/* devdax_size -- bytes of the device dax character device ST, from sysfs;
+ * 0 if ST is not a device dax */
+static uint64_t
+devdax_size(const struct stat *st)
+{
+	char p[128];
+	unsigned long long n = 0;
+	FILE *f;
+
+	if (!S_ISCHR(st->st_mode))
+		return 0;
+	snprintf(p, sizeof(p), "/sys/dev/char/%u:%u/size", major(st->st_rdev),
+		 minor(st->st_rdev));
+	f = fopen(p, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu", &n) != 1)
+		n = 0;
+	fclose(f);
+	return n;
+}
+
+int
+nv_region_is_devdax(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && devdax_size(&st) > 0;
+}
+
+/* create_on_devdax -- a region on a device dax (PATH is the device or a
+ * symlink to it): nothing to create, the device is initialised in place */
+static int
+create_on_devdax(struct nv_region *r, const char *path, size_t len, int tier)
+{
+	struct stat st;
+	int rc;
+
+	if (tier != NVMSG_TIER_PMEM)
+		return nv_err(NVMSG_E_TIER,
+			      "%s: a device dax holds only the pmem tier",
+			      path);
+	r->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (r->fd < 0)
+		return nv_err(-errno, "%s: %s", path, strerror(errno));
+	if (fstat(r->fd, &st) != 0 || devdax_size(&st) < len) {
+		rc = nv_err(-ENOSPC,
+			    "%s: device dax of %llu bytes, %zu needed", path,
+			    (unsigned long long)devdax_size(&st), len);
+		goto fail;
+	}
+	r->size = len;
+	r->writable = 1;
+	rc = nv_tier_map(&r->map, r->fd, len, tier, 1, path);
+	if (rc == 0)
+		return 0;
+fail:
+	close(r->fd);
+	r->fd = -1;
+	return rc;
+}
+
 int
 nv_region_create(struct nv_region *r, const char *path, size_t len,
 		 mode_t mode, int tier)
@@ -74,6 +137,8 @@ nv_region_create(struct nv_region *r, const char *path, size_t len,
 
 	memset(r, 0, sizeof(*r));
 	snprintf(r->path, sizeof(r->path), "%s", path);
+	if (nv_region_is_devdax(path))
+		return create_on_devdax(r, path, len, tier);
 	r->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (r->fd < 0) {
 		rc = -errno;
@@ -143,8 +208,12 @@ nv_region_open(struct nv_region *r, const char *path, int writable,
 		rc = nv_err(-errno, "%s: fstat: %s", path, strerror(errno));
 		goto fail;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = nv_err(NVMSG_E_CORRUPT, "%s: not a regular file", path);
+	uint64_t dax = devdax_size(&st);
+	if (dax)
+		st.st_size = (off_t)dax;
+	else if (!S_ISREG(st.st_mode)) {
+		rc = nv_err(NVMSG_E_CORRUPT,
+			    "%s: not a regular file (nor a device dax)", path);
 		goto fail;
 	}
 	if ((uint64_t)st.st_size < min_len) {

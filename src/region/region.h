@@ -40,10 +40,16 @@ int nv_region_cursor_path(char *out, size_t cap, const char *dir,
 /*
  * nv_region_create -- create PATH exclusively with MODE, size it to LEN
  * (fallocate, so a full filesystem fails here and not at first touch) and
- * map it writable on TIER.  On failure the file is removed.
+ * map it writable on TIER.  On failure the file is removed.  If PATH is
+ * a device dax (or a symlink to one), it is used in place instead.
  */
 int nv_region_create(struct nv_region *r, const char *path, size_t len,
 		     mode_t mode, int tier);
+
+/* nv_region_is_devdax -- is PATH (or its symlink target) a device dax?
+ * A region on a device dax is initialised in place: PATH is created by
+ * the administrator as a symlink to /dev/daxX.Y. */
+int nv_region_is_devdax(const char *path);
 
 /*
  * nv_region_open -- open PATH (O_RDWR if WRITABLE else O_RDONLY) and check
