@@ -75,8 +75,11 @@ nvmsg_consumer_open(const char *dir, const char *name, const char *consumer,
 	if (!out)
 		return nv_err(-EINVAL, "NULL out");
 	*out = NULL;
-	if (!consumer)
-		return nv_err(NVMSG_E_BAD_NAME, "NULL consumer name");
+	if (!consumer || !nv_name_valid(consumer, 0))
+		return nv_err(NVMSG_E_BAD_NAME,
+			      "invalid consumer name '%s': use 1 to 47 of "
+			      "[A-Za-z0-9_-]",
+			      consumer ? consumer : "(null)");
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return nv_err(-ENOMEM, "out of memory");
