@@ -170,10 +170,35 @@ nv_tier_drain_slow(struct nv_map *m)
 	}
 }
 
+/* nd_domain -- the platform's persistence domain as the kernel's nvdimm
+ * bus reports it (/sys/bus/nd/devices/regionN/persistence_domain), or
+ * NULL when there is no nvdimm region */
+static const char *
+nd_domain(char *buf, size_t len)
+{
+	char path[128];
+
+	for (int i = 0; i < 16; i++) {
+		snprintf(path, sizeof(path),
+			 "/sys/bus/nd/devices/region%d/persistence_domain", i);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		char *ok = fgets(buf, (int)len, f);
+		fclose(f);
+		if (!ok)
+			continue;
+		buf[strcspn(buf, "\n")] = '\0';
+		return buf[0] ? buf : "none reported";
+	}
+	return NULL;
+}
+
 void
 nv_tier_describe(int tier, int granularity, char *backing, size_t blen,
 		 char *domain, size_t dlen, char *gran, size_t glen)
 {
+	char nd[64];
 	const char *b = "unknown", *d = "unknown", *g = "unknown";
 
 	switch (tier) {
@@ -184,13 +209,17 @@ nv_tier_describe(int tier, int granularity, char *backing, size_t blen,
 		break;
 	case 2:
 		b = "DAX+MAP_SYNC (libpmem2)";
+		/* granularity from libpmem2 when this process mapped the
+		 * region writable; the domain from the nvdimm bus */
 		if (granularity == 0) {
-			d = "cpu_cache (eADR)";
+			d = "cpu_cache (eADR, libpmem2)";
 			g = "byte";
 		} else {
 			d = "memory_controller (ADR)";
 			g = "cache line";
 		}
+		if (nd_domain(nd, sizeof(nd)))
+			d = nd;
 		break;
 	case 3:
 		b = "msync(MS_SYNC) on a block filesystem";
