@@ -42,13 +42,13 @@
  *
  * RECORD (32-byte aligned inside a ring; never straddles the ring end)
  *      0   8  pos: absolute position of this record (never wraps)
- *      8   8  seq: producer sequence number, from 1
- *     16   4  len: payload bytes
- *     20   2  type: 1 message, 2 pad (fills to the ring end)
- *     22   2  producer slot id
- *     24   8  check = XXH3-64(bytes 8..23 ++ payload, seed pos);
- *             a pad record's payload is not covered
- *     32 len  payload, then zero to 32-byte alignment (not covered)
+ *      8   8  check = XXH3-64(bytes 16..31 ++ payload, seed pos), one
+ *             contiguous span; a pad record's payload is not covered
+ *     16   8  seq: producer sequence number, from 1 (pads: 0)
+ *     24   4  len: payload bytes
+ *     28   2  type: 1 message, 2 pad (fills to the ring end)
+ *     30   2  producer slot id
+ *     32 len  payload, then padding to 32-byte alignment (not covered)
  *
  * CURSOR REGION (DIR/NAME.CONSUMER.nvcur)
  *      0   8  magic "NVMSGCU\0"
@@ -163,17 +163,17 @@ NV_SIZE_IS(struct nv_prod_slot, 256);
 
 struct nv_rec_hdr {
 	nv_a64 pos;
+	uint64_t check;
 	uint64_t seq;
 	uint32_t len;
 	uint16_t type;
 	uint16_t producer;
-	uint64_t check;
 };
-NV_OFFSET_IS(struct nv_rec_hdr, seq, 8);
-NV_OFFSET_IS(struct nv_rec_hdr, len, 16);
-NV_OFFSET_IS(struct nv_rec_hdr, type, 20);
-NV_OFFSET_IS(struct nv_rec_hdr, producer, 22);
-NV_OFFSET_IS(struct nv_rec_hdr, check, 24);
+NV_OFFSET_IS(struct nv_rec_hdr, check, 8);
+NV_OFFSET_IS(struct nv_rec_hdr, seq, 16);
+NV_OFFSET_IS(struct nv_rec_hdr, len, 24);
+NV_OFFSET_IS(struct nv_rec_hdr, type, 28);
+NV_OFFSET_IS(struct nv_rec_hdr, producer, 30);
 NV_SIZE_IS(struct nv_rec_hdr, NV_REC_HDR);
 
 struct nv_cur_hdr {

@@ -12,9 +12,10 @@
 #include "../base/err.h"
 #include "log.h"
 
-/* the header bytes covered by the checksum: seq, len, type, producer */
-#define COVER_OFF 8u
-#define COVER_LEN 16u
+/* the checksum covers seq, len, type, producer and the payload: one
+ * contiguous span from byte 16, so one one-shot XXH3 call */
+#define COVER_OFF 16u
+#define COVER_HDR 16u
 
 void
 nv_rec_seal(struct nv_rec_hdr *r, uint64_t pos, uint64_t seq, uint32_t len,
@@ -24,9 +25,8 @@ nv_rec_seal(struct nv_rec_hdr *r, uint64_t pos, uint64_t seq, uint32_t len,
 	r->len = len;
 	r->type = type;
 	r->producer = producer;
-	r->check = nv_checksum2((const unsigned char *)r + COVER_OFF,
-				COVER_LEN, r + 1,
-				type == NV_REC_MSG ? len : 0, pos);
+	r->check = nv_checksum((const unsigned char *)r + COVER_OFF,
+			       COVER_HDR + (type == NV_REC_MSG ? len : 0), pos);
 	/* ordering among these plain stores is irrelevant: the record is
 	 * published by the release store of pub_tail after the barrier */
 	nv_store_relaxed(&r->pos, pos);
@@ -67,10 +67,12 @@ nv_rec_read(const unsigned char *ring, uint64_t ring_bytes, uint64_t pos,
 		*why = "pad does not end at ring end";
 		return NVMSG_E_CORRUPT;
 	}
+	/* the header copy h is what was decided on; the hash reads the
+	 * header bytes again, so a concurrent rewrite fails the hash */
 	if (level == NV_REC_VERIFY &&
-	    nv_checksum2((const unsigned char *)&h + COVER_OFF, COVER_LEN,
-			 r + 1, h.type == NV_REC_MSG ? h.len : 0,
-			 pos) != h.check) {
+	    nv_checksum((const unsigned char *)r + COVER_OFF,
+			COVER_HDR + (h.type == NV_REC_MSG ? h.len : 0),
+			pos) != h.check) {
 		*why = "checksum mismatch";
 		return NVMSG_E_CORRUPT;
 	}
