@@ -50,8 +50,9 @@ struct nvmsg_producer {
 	size_t max_msg;
 	int claim_open;
 	int poisoned;      /* a barrier failed: nothing more is sent */
-	unsigned ncur;
-	struct nv_cursor *cur[NVMSG_MAX_CONSUMERS];
+	unsigned ncur;     /* cursors mapped, in list[0..ncur) */
+	struct nv_cursor *cur[NVMSG_MAX_CONSUMERS];  /* by consumer slot */
+	struct nv_cursor *list[NVMSG_MAX_CONSUMERS]; /* compact, hot path */
 };
 
 static int
@@ -98,7 +99,7 @@ sync_consumers(struct nvmsg_producer *p)
 					     name);
 		}
 		p->cur[i] = cu;
-		p->ncur++;
+		p->list[p->ncur++] = cu;
 	}
 	p->cons_gen = gen;
 	return 0;
@@ -112,10 +113,8 @@ min_ack(const struct nvmsg_producer *p, struct nv_cursor **who)
 	uint64_t m = p->pub;
 
 	*who = NULL;
-	for (unsigned i = 0; i < p->ch.l.max_consumers; i++) {
-		struct nv_cursor *cu = p->cur[i];
-		if (!cu)
-			continue;
+	for (unsigned i = 0; i < p->ncur; i++) {
+		struct nv_cursor *cu = p->list[i];
 		/* acquire: pairs with the consumer's release store of
 		 * ack_pub, issued after it finished reading those bytes (which
 		 * we are about to overwrite) and after its ack was durable */
@@ -146,9 +145,9 @@ wake_consumers(struct nvmsg_producer *p)
 {
 	/* relaxed: a consumer that set waiting just after this load is
 	 * woken by its own wait slice (wait.c); no fence on the hot path */
-	for (unsigned i = 0; i < p->ch.l.max_consumers; i++) {
-		struct nv_cursor *cu = p->cur[i];
-		if (cu && nv_load_relaxed(&cu->hdr->waiting)) {
+	for (unsigned i = 0; i < p->ncur; i++) {
+		struct nv_cursor *cu = p->list[i];
+		if (nv_load_relaxed(&cu->hdr->waiting)) {
 			atomic_fetch_add_explicit(&p->ch.hdr->doorbell, 1,
 						  memory_order_release);
 			nv_futex_wake(&p->ch.hdr->doorbell);
