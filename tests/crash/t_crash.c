@@ -63,7 +63,10 @@ static int all_points = 1;
 static uint64_t sample_rng; /* sample mode: crash at a random quarter */
 static unsigned random_seeds = 6;
 static uint64_t seed_base;
-static struct nvmsg_producer *graveyard[8];
+/* abandoned producers (died between reserve and commit): kept reachable,
+ * never closed, as a dead process's would be */
+static struct nvmsg_producer *graveyard[64];
+static unsigned ngraves;
 
 static uint64_t
 rng(uint64_t *s)
@@ -483,7 +486,8 @@ run_workload(uint64_t seed, unsigned ops)
 					  0) == 0) {
 				W.attempted[p] = seq;
 				memcpy(cl.data, b, cl.len / 2);
-				graveyard[W.abandoned] = W.prod[p];
+				if (ngraves < 64)
+					graveyard[ngraves++] = W.prod[p];
 				W.prod[p] = NULL;
 				W.abandoned++;
 				/* its replacement takes the free slot 3 */

@@ -274,7 +274,7 @@ static struct child kids[NPROD + NCONS];
 static pid_t
 spawn_consumer(int k, uint64_t die_at, int die_mode)
 {
-	char name[8], n[16], at[24], mode[8];
+	char name[16], n[16], at[24], mode[16];
 
 	snprintf(name, sizeof(name), "c%d", k);
 	snprintf(n, sizeof(n), "%u", g_n);
