@@ -38,9 +38,12 @@ cli_print_help(const struct cli_cmd *cmd, FILE *f)
 	      "  --dir DIR       channel directory (default: $NVMSG_DIR, "
 	      "else see nvmsg --help)\n"
 	      "  -h, --help      this help\n"
-	      "\nExit status:\n"
-	      "  0 success, 1 error, 2 usage error, 3 timeout, "
-	      "4 demo verdict failed\n",
+	      "\nExit status:\n",
+	      f);
+	fputs(cmd->exit_status ? cmd->exit_status
+			       : "  0 success, 1 error, 2 usage error, "
+				 "3 timeout, 4 demo verdict failed,\n"
+				 "  5 check: repair needed\n",
 	      f);
 }
 

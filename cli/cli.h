@@ -22,6 +22,8 @@ enum cli_exit {
 	CLI_TIMEOUT = 3, /* recv: fewer than --count messages in time;
 			  * send: channel full until --timeout-ms */
 	CLI_VERDICT = 4, /* demo: lost, duplicated or reordered messages */
+	CLI_REPAIR = 5,  /* check: repair needed (dead producers left work
+			  * for nvmsg repair; nothing is corrupt) */
 };
 
 /* struct cli -- global state set by options before or after the verb */
@@ -34,7 +36,9 @@ struct cli_cmd {
 	const char *name;
 	const char *summary; /* one line, for nvmsg --help */
 	const char *synopsis; /* "NAME --tier T [...]": after "nvmsg VERB " */
-	const char *help;    /* description, options, exit status, example */
+	const char *help;    /* description, options, example */
+	const char *exit_status; /* the verb's own "Exit status:" lines, or
+				  * NULL for the common ones */
 	int (*run)(struct cli *g, const struct cli_cmd *cmd, int argc,
 		   char **argv);
 };
@@ -45,6 +49,8 @@ extern const struct cli_cmd cli_cmd_recv;
 extern const struct cli_cmd cli_cmd_stat;
 extern const struct cli_cmd cli_cmd_ls;
 extern const struct cli_cmd cli_cmd_rm;
+extern const struct cli_cmd cli_cmd_check;
+extern const struct cli_cmd cli_cmd_repair;
 extern const struct cli_cmd cli_cmd_demo;
 
 /* ------------------------------------------------------------ args.c */

@@ -7,7 +7,8 @@
  * Global options come before the verb; --dir is also accepted after it
  * (each verb's option table carries it).  Exit codes are part of the
  * interface, listed in enum cli_exit (cli.h), here in --help and in
- * nvmsg(1): 0 success, 1 error, 2 usage, 3 timeout, 4 demo verdict failed.
+ * nvmsg(1): 0 success, 1 error, 2 usage, 3 timeout, 4 demo verdict failed,
+ * 5 check: repair needed.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,8 +24,9 @@
 #endif
 
 static const struct cli_cmd *const commands[] = {
-	&cli_cmd_create, &cli_cmd_send, &cli_cmd_recv, &cli_cmd_stat,
-	&cli_cmd_ls,     &cli_cmd_rm,   &cli_cmd_demo,
+	&cli_cmd_create, &cli_cmd_send,  &cli_cmd_recv,   &cli_cmd_stat,
+	&cli_cmd_ls,     &cli_cmd_rm,    &cli_cmd_check,  &cli_cmd_repair,
+	&cli_cmd_demo,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -79,6 +81,9 @@ print_help(FILE *f)
 	      "found the channel full)\n"
 	      "  4  demo verdict failed (messages lost, duplicated or "
 	      "reordered)\n"
+	      "  5  check: repair needed (dead producers left work for "
+	      "nvmsg repair;\n"
+	      "     nothing is corrupt)\n"
 	      "\nExample:\n"
 	      "  nvmsg demo\n"
 	      "  nvmsg create orders --tier volatile\n"

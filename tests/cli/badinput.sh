@@ -62,6 +62,12 @@ usage stat ok --dir "$D" --verbose
 usage ls extra
 usage rm
 usage rm ok extra --dir "$D"
+usage check --dir "$D"
+usage check ok ok --dir "$D"
+usage check ok --dir "$D" --verbose
+usage repair --dir "$D"
+usage repair ok extra --dir "$D"
+usage repair ok --dir "$D" -x
 usage demo extra
 usage demo --messages 0
 usage demo --messages 1000001
@@ -109,7 +115,7 @@ for h in --help -h help; do
 done
 run 0 "$NVMSG" --version
 case $OUT in "nvmsg "*libnvmsg*) ;; *) fail "--version: $OUT" ;; esac
-for verb in create send recv stat ls rm demo; do
+for verb in create send recv stat ls rm check repair demo; do
 	for h in "help $verb" "$verb --help" "$verb -h" "--dir $D $verb --help"; do
 		run 0 "$NVMSG" $h
 		case $OUT in
