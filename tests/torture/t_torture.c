@@ -15,10 +15,12 @@
  * which sequence numbers committed and resends exactly the rest.
  *
  * Consumer c writes each message it processes as a line to its own file
- * (write(2), then nvmsg_ack).  A restarted consumer reads its file first;
- * a message it receives again is a redelivery, allowed only if it is the
- * last line of the file (killed after writing, before the ack returned);
- * anything else is counted as a duplicate violation.
+ * (write(2), then nvmsg_ack), and after each ack returns stores the acked
+ * number in the shared mapping.  A restarted consumer reads its file
+ * first; a message it receives again is a redelivery, allowed only if its
+ * ack never returned (killed after writing, before the ack completed: the
+ * number is above the shared acked number); a redelivery of a message
+ * whose ack returned is counted as a duplicate violation.
  *
  * At the end every consumer's file must hold every producer's 1..N
  * exactly once, in order.  Last line:
@@ -46,6 +48,8 @@ struct shared {
 	_Atomic uint64_t bad[MAXC];          /* disallowed redeliveries */
 	_Atomic uint64_t redelivered[MAXC];  /* allowed ones */
 	_Atomic uint64_t progress[MAXC];     /* lines written */
+	_Atomic uint64_t acked_num[MAXC][MAXP]; /* stored after each ack
+						 * returned: survives a kill */
 };
 
 static struct shared *sh;
@@ -108,15 +112,13 @@ result_path(unsigned c, char *buf, size_t n)
 	return buf;
 }
 
-/* read_results -- last number per producer and the last line */
+/* read_results -- last number per producer recorded in the file */
 static void
-read_results(unsigned c, uint64_t *last, uint64_t *lastp, uint64_t *lastn)
+read_results(unsigned c, uint64_t *last)
 {
 	char path[512], line[64];
 	FILE *f = fopen(result_path(c, path, sizeof(path)), "r");
 
-	*lastp = UINT64_MAX;
-	*lastn = 0;
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
@@ -124,8 +126,6 @@ read_results(unsigned c, uint64_t *last, uint64_t *lastp, uint64_t *lastn)
 		if (sscanf(line, "%llu %llu", &p, &n) != 2 || p >= MAXP)
 			continue; /* a line torn by SIGKILL mid-write */
 		last[p] = n;
-		*lastp = p;
-		*lastn = n;
 	}
 	fclose(f);
 }
@@ -136,7 +136,7 @@ consumer(unsigned c)
 	struct nvmsg_consumer *co;
 	struct nvmsg_view v;
 	char name[16], path[512];
-	uint64_t last[MAXP] = {0}, lastp, lastn, total = 0;
+	uint64_t last[MAXP] = {0}, total = 0;
 	unsigned char b[128];
 
 	snprintf(name, sizeof(name), "c%u", c);
@@ -145,7 +145,7 @@ consumer(unsigned c)
 		fprintf(stderr, "consumer %u open: %s\n", c, nvmsg_errmsg());
 		_exit(1);
 	}
-	read_results(c, last, &lastp, &lastn);
+	read_results(c, last);
 	for (unsigned p = 0; p < np; p++)
 		total += last[p];
 	int fd = open(result_path(c, path, sizeof(path)),
@@ -174,23 +174,19 @@ consumer(unsigned c)
 			_exit(6);
 		}
 		if (n <= last[p]) {
-			/* redelivery: only the last line may be unacked
-			 * (it may come after new messages of other rings:
-			 * views go round robin), and only once */
-			if (p == lastp && n == lastn) {
+			/* redelivery: allowed only if its ack never returned
+			 * (views go round robin, so it may come after new
+			 * messages of other rings, and a kill may repeat it) */
+			if (n > atomic_load(&sh->acked_num[c][p])) {
 				atomic_fetch_add(&sh->redelivered[c], 1);
-				lastp = UINT64_MAX;
-			}
-			else {
+			} else {
 				atomic_fetch_add(&sh->bad[c], 1);
 				fprintf(stderr, "consumer %u: producer %llu "
-						"number %llu again (had %llu; "
-						"last line %llu %llu)\n",
+						"number %llu seq %llu again, "
+						"acked before\n",
 					c, (unsigned long long)p,
 					(unsigned long long)n,
-					(unsigned long long)last[p],
-					(unsigned long long)lastp,
-					(unsigned long long)lastn);
+					(unsigned long long)v.seq);
 			}
 		} else {
 			char line[48];
@@ -205,6 +201,7 @@ consumer(unsigned c)
 		}
 		if (nvmsg_ack(co) < 0)
 			_exit(8);
+		atomic_store(&sh->acked_num[c][p], n > last[p] ? last[p] : n);
 	}
 	close(fd);
 	nvmsg_consumer_close(&co);
