@@ -529,44 +529,45 @@ test_still_works(void)
 }
 
 /*
- * Known library bugs (run with --known-bugs; registered DISABLED as
- * t_api_known_bugs):
- *  1. nvmsg_consumer_open() without NVMSG_CONSUMER_CREATE returns
- *     NVMSG_E_NO_CONSUMER for an invalid consumer name ("a.b", "") and
- *     advises registering it, which then fails with NVMSG_E_BAD_NAME;
- *     it should be NVMSG_E_BAD_NAME at once (src/chan/consume.c,
- *     nvmsg_consumer_open: the name is validated only on registration).
- *  2. One process opening more producers than the channel has slots never
- *     gets NVMSG_E_FULL_TABLE: every handle after the first takes over
- *     slot 0 again (see t_owners_known_bugs: nv_proc_start reads vsize).
+ * Regression checks for two bugs found by this test (both fixed):
+ *  1. consumer open without NVMSG_CONSUMER_CREATE answered an invalid
+ *     consumer name with NVMSG_E_NO_CONSUMER (fixed in f421565);
+ *  2. one process opening more producers than the channel has slots never
+ *     got NVMSG_E_FULL_TABLE: each handle took slot 0 again (the owners
+ *     start-time bug, fixed in 30c0f46).
  */
 static void
-known_bugs(void)
+test_regressions(void)
 {
 	struct nvmsg_producer *p[3] = {NULL, NULL, NULL};
 	struct nvmsg_consumer *c = NULL;
 
-	t_create(dir, "kb", NVMSG_TIER_VOLATILE, 4096, 2, 2);
-	ASSERT_ERR(nvmsg_consumer_open(dir, "kb", "a.b", 0, &c),
+	t_create(dir, "rg", NVMSG_TIER_VOLATILE, 4096, 2, 2);
+	ASSERT_ERR(nvmsg_consumer_open(dir, "rg", "a.b", 0, &c),
 		   NVMSG_E_BAD_NAME);
-	ASSERT_ERR(nvmsg_consumer_open(dir, "kb", "", 0, &c),
+	ASSERT_ERR(nvmsg_consumer_open(dir, "rg", "", 0, &c),
 		   NVMSG_E_BAD_NAME);
-	ASSERT_OK(nvmsg_producer_open(dir, "kb", NVMSG_ANY_PRODUCER, &p[0]));
-	ASSERT_OK(nvmsg_producer_open(dir, "kb", NVMSG_ANY_PRODUCER, &p[1]));
+	ASSERT_TRUE(c == NULL);
+	ASSERT_OK(nvmsg_producer_open(dir, "rg", NVMSG_ANY_PRODUCER, &p[0]));
+	ASSERT_OK(nvmsg_producer_open(dir, "rg", NVMSG_ANY_PRODUCER, &p[1]));
 	ASSERT_NE(nvmsg_producer_id(p[0]), nvmsg_producer_id(p[1]));
-	ASSERT_ERR(nvmsg_producer_open(dir, "kb", NVMSG_ANY_PRODUCER, &p[2]),
+	ASSERT_ERR(nvmsg_producer_open(dir, "rg", NVMSG_ANY_PRODUCER, &p[2]),
 		   NVMSG_E_FULL_TABLE);
-	printf("t_api --known-bugs: ok (fixed: enable t_api_known_bugs)\n");
+	ASSERT_CONTAINS(nvmsg_errmsg(), "producer slots");
+	ASSERT_TRUE(p[2] == NULL);
+	/* a live handle's slot is not taken by an explicit open either */
+	ASSERT_ERR(nvmsg_producer_open(dir, "rg", 0, &p[2]), -EBUSY);
+	nvmsg_producer_close(&p[0]);
+	ASSERT_OK(nvmsg_producer_open(dir, "rg", NVMSG_ANY_PRODUCER, &p[2]));
+	ASSERT_EQ(nvmsg_producer_id(p[2]), 0);
+	nvmsg_producer_close(&p[1]);
+	nvmsg_producer_close(&p[2]);
 }
 
 int
-main(int argc, char **argv)
+main(void)
 {
 	dir = t_tmpdir();
-	if (argc > 1 && strcmp(argv[1], "--known-bugs") == 0) {
-		known_bugs();
-		return T_PASS;
-	}
 	t_watchdog(60);
 	test_null();
 	test_sizes();
@@ -576,6 +577,7 @@ main(int argc, char **argv)
 	test_opts();
 	test_tables();
 	test_still_works();
+	test_regressions();
 	printf("t_api: ok\n");
 	return T_PASS;
 }

@@ -124,10 +124,8 @@ test_data_hdr(void)
 		g = h;
 		((unsigned char *)&g)[off] ^= 0x10;
 		int rc = nv_data_hdr_check(&g, l.file_bytes, "F", &got);
-		if (off >= 8 && off < 12) {
-			ASSERT_ERR(rc, NVMSG_E_VERSION);
-			continue;
-		}
+		/* a flipped version byte is a damaged header too: the
+		 * checksum fails, so it is not taken for a newer format */
 		if (rc != NVMSG_E_CORRUPT)
 			T_FAILF("byte %zu flipped: %d (%s)", off, rc,
 				nvmsg_errmsg());

@@ -196,10 +196,9 @@ out:
 }
 
 /*
- * --any: the same with every producer opened on NVMSG_ANY_PRODUCER.
- * Registered DISABLED as t_threads_any (known library bug, see
- * t_owners_known_bugs): each open after the first takes over slot 0 of a
- * live handle, so several threads write one ring.
+ * --any (registered as t_threads_any): the same with every producer opened
+ * on NVMSG_ANY_PRODUCER; each must get a slot of its own (this caught the
+ * owners start-time bug, fixed in 30c0f46, that put every thread on slot 0).
  */
 int
 main(int argc, char **argv)
