@@ -230,11 +230,15 @@ NVMSG_API int nvmsg_channel_check(const char *dir, const char *name,
 struct nvmsg_recovery; /* below, with the producer calls */
 
 /*
- * nvmsg_channel_repair -- what recovery does, for every producer slot
- * whose owner is dead: take the slot over, scan its ring, publish whole
- * records past pub_tail, cut a torn tail, release the slot.  Slots of
- * live producers are left alone.  Needs write permission.  *r (may be
- * NULL) sums the work done.
+ * nvmsg_channel_repair -- what recovery does, for every used producer
+ * slot without a live owner: take the slot over, scan its ring, publish
+ * whole records past pub_tail, cut a torn tail, release the slot.  Slots
+ * of live producers are left alone.  Needs write permission.  *r (may be
+ * NULL) sums the work done, also when a slot fails: the other slots are
+ * still repaired and the first failure is returned.
+ * Errors: as nvmsg_producer_open (-ENOENT, -EACCES, NVMSG_E_CORRUPT,
+ * NVMSG_E_VERSION, NVMSG_E_NOT_PMEM), with the slot named in
+ * nvmsg_errmsg().
  */
 NVMSG_API int nvmsg_channel_repair(const char *dir, const char *name,
 				   struct nvmsg_recovery *r);

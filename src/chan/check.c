@@ -34,8 +34,10 @@ problem(struct nvmsg_check *r, const char *fmt, ...)
 	}
 }
 
-/* check_ring -- scan ring I from its oldest unacked record */
-static void
+/* check_ring -- scan ring I from its oldest unacked record; 1 if the
+ * slot needs repair (a dead owner, or a released slot with records past
+ * pub_tail or a torn record at the tail) */
+static int
 check_ring(const struct nv_chan *ch, unsigned i, const uint64_t *acks,
 	   unsigned nacks, struct nvmsg_check *r)
 {
@@ -46,14 +48,14 @@ check_ring(const struct nv_chan *ch, unsigned i, const uint64_t *acks,
 	struct nv_scan sc;
 
 	if (!w && !pubt)
-		return;
+		return 0;
 	r->producers++;
 	int dead = w && !nv_owner_alive(w);
 	r->producers_dead += dead;
 	if (pubt % NV_REC_ALIGN) {
 		problem(r, "%s: ring %u: published tail %llu not aligned",
 			ch->data.path, i, (unsigned long long)pubt);
-		return;
+		return 0;
 	}
 	for (unsigned k = 0; k < nacks; k++) {
 		uint64_t a = acks[k * NVMSG_MAX_PRODUCERS + i];
@@ -62,7 +64,7 @@ check_ring(const struct nv_chan *ch, unsigned i, const uint64_t *acks,
 				   "of the tail %llu",
 				ch->data.path, i, (unsigned long long)a,
 				(unsigned long long)pubt);
-			return;
+			return 0;
 		}
 		if (k == 0 || a < lo)
 			lo = a;
@@ -72,7 +74,7 @@ check_ring(const struct nv_chan *ch, unsigned i, const uint64_t *acks,
 	if (floor - lo > ch->l.ring_bytes) {
 		problem(r, "%s: ring %u: consumer acks more than a ring apart",
 			ch->data.path, i);
-		return;
+		return 0;
 	}
 	nv_scan_ring(nv_chan_ring(ch, i), ch->l.ring_bytes, i, lo, &sc);
 	r->records_scanned += sc.records;
@@ -82,10 +84,10 @@ check_ring(const struct nv_chan *ch, unsigned i, const uint64_t *acks,
 			   "below the durable tail %llu",
 			ch->data.path, i, (unsigned long long)sc.end, sc.stop,
 			(unsigned long long)floor);
-		return;
+		return 0;
 	}
 	if (!dead && w)
-		return; /* a live producer may be writing past its tail */
+		return 0; /* a live producer may be writing past its tail */
 	int need = 0;
 	if (sc.end > pubt) {
 		struct nv_scan past;
@@ -103,14 +105,60 @@ check_ring(const struct nv_chan *ch, unsigned i, const uint64_t *acks,
 		need = 1;
 	}
 	r->repairs_needed += need || dead;
+	return need || dead;
+}
+
+/* check_all -- the whole check of an open channel; NEED[i] (may be NULL)
+ * says which slots repair should take over */
+static int
+check_all(const struct nv_chan *ch, struct nvmsg_check *r, int *need)
+{
+	uint64_t *acks;
+	unsigned nacks = 0;
+
+	acks = calloc(NVMSG_MAX_CONSUMERS * NVMSG_MAX_PRODUCERS, sizeof(*acks));
+	if (!acks)
+		return nv_err(-ENOMEM, "out of memory");
+	for (unsigned c = 0; c < ch->l.max_consumers; c++) {
+		uint64_t st = nv_load_acquire(&ch->cons[c].state);
+		char cname[NVMSG_NAME_MAX + 1];
+		struct nv_cursor cu;
+		if (st == NV_CONS_FREE)
+			continue;
+		if (st != NV_CONS_ACTIVE) {
+			problem(r, "%s: consumer entry %u has state %llu",
+				ch->data.path, c, (unsigned long long)st);
+			continue;
+		}
+		r->consumers++;
+		if (nv_cons_name(ch, c, cname) != 0) {
+			problem(r, "%s: consumer entry %u has an invalid name",
+				ch->data.path, c);
+			continue;
+		}
+		if (nv_cursor_open(&cu, ch, c, cname, 0) < 0) {
+			problem(r, "%s", nvmsg_errmsg());
+			continue;
+		}
+		for (unsigned i = 0; i < ch->l.max_producers; i++)
+			acks[nacks * NVMSG_MAX_PRODUCERS + i] =
+				nv_load_acquire(&cu.acks[i].ack);
+		nacks++;
+		nv_cursor_close(&cu);
+	}
+	for (unsigned i = 0; i < ch->l.max_producers; i++) {
+		int n = check_ring(ch, i, acks, nacks, r);
+		if (need)
+			need[i] = n;
+	}
+	free(acks);
+	return 0;
 }
 
 int
 nvmsg_channel_check(const char *dir, const char *name, struct nvmsg_check *r)
 {
-	uint64_t *acks;
 	struct nv_chan ch;
-	unsigned nacks = 0;
 	uint64_t t0 = nv_now_ns();
 	int rc;
 
@@ -118,48 +166,13 @@ nvmsg_channel_check(const char *dir, const char *name, struct nvmsg_check *r)
 	if (!r)
 		return nv_err(-EINVAL, "NULL check report");
 	memset(r, 0, sizeof(*r));
-	acks = calloc(NVMSG_MAX_CONSUMERS * NVMSG_MAX_PRODUCERS, sizeof(*acks));
-	if (!acks)
-		return nv_err(-ENOMEM, "out of memory");
 	rc = nv_chan_open(&ch, dir, name, 0);
-	if (rc < 0) {
-		free(acks);
+	if (rc < 0)
 		return rc;
-	}
-	for (unsigned c = 0; c < ch.l.max_consumers; c++) {
-		uint64_t st = nv_load_acquire(&ch.cons[c].state);
-		char cname[NVMSG_NAME_MAX + 1];
-		struct nv_cursor cu;
-		if (st == NV_CONS_FREE)
-			continue;
-		if (st != NV_CONS_ACTIVE) {
-			problem(r, "%s: consumer entry %u has state %llu",
-				ch.data.path, c, (unsigned long long)st);
-			continue;
-		}
-		r->consumers++;
-		if (nv_cons_name(&ch, c, cname) != 0) {
-			problem(r, "%s: consumer entry %u has an invalid name",
-				ch.data.path, c);
-			continue;
-		}
-		rc = nv_cursor_open(&cu, &ch, c, cname, 0);
-		if (rc < 0) {
-			problem(r, "%s", nvmsg_errmsg());
-			continue;
-		}
-		for (unsigned i = 0; i < ch.l.max_producers; i++)
-			acks[nacks * NVMSG_MAX_PRODUCERS + i] =
-				nv_load_acquire(&cu.acks[i].ack);
-		nacks++;
-		nv_cursor_close(&cu);
-	}
-	for (unsigned i = 0; i < ch.l.max_producers; i++)
-		check_ring(&ch, i, acks, nacks, r);
+	rc = check_all(&ch, r, NULL);
 	nv_chan_close(&ch);
-	free(acks);
 	r->elapsed_ns = nv_now_ns() - t0;
-	return 0;
+	return rc;
 }
 
 int
@@ -176,20 +189,30 @@ nvmsg_channel_repair(const char *dir, const char *name,
 	if (rc < 0)
 		return rc;
 	unsigned n = ch.l.max_producers;
-	uint64_t owners[NVMSG_MAX_PRODUCERS];
-	for (unsigned i = 0; i < n; i++)
-		owners[i] = nv_load_acquire(&ch.prod[i].owner_pid);
+	int need[NVMSG_MAX_PRODUCERS] = {0};
+	struct nvmsg_check scratch = {0};
+	rc = check_all(&ch, &scratch, need);
 	nv_chan_close(&ch);
+	if (rc < 0)
+		return rc;
+	/* the slots check says need it: a dead owner's, or a released one
+	 * with records past pub_tail or a torn tail; one failing slot does
+	 * not stop the others */
+	int first = 0;
 	for (unsigned i = 0; i < n; i++) {
 		struct nvmsg_producer *p;
-		if (!owners[i] || nv_owner_alive(owners[i]))
+		if (!need[i])
 			continue;
 		rc = nvmsg_producer_open(dir, name, (int)i, &p);
 		if (rc == -EBUSY)
 			continue; /* a live process took it meanwhile */
-		if (rc < 0)
-			return nv_err_append(rc, "repairing producer slot %u",
-					     i);
+		if (rc < 0) {
+			if (!first)
+				first = nv_err_append(rc, "repairing producer "
+							  "slot %u",
+						      i);
+			continue;
+		}
 		nvmsg_producer_recovery(p, &one);
 		sum.slots_recovered++;
 		sum.records_scanned += one.records_scanned;
@@ -201,5 +224,5 @@ nvmsg_channel_repair(const char *dir, const char *name,
 	sum.elapsed_ns = nv_now_ns() - t0;
 	if (out)
 		*out = sum;
-	return 0;
+	return first;
 }

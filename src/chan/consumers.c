@@ -70,7 +70,8 @@ nv_cursor_open(struct nv_cursor *cu, const struct nv_chan *ch, unsigned index,
 		return rc;
 	rc = nv_region_open(&cu->reg, path, writable, sizeof(h));
 	if (rc < 0)
-		return rc;
+		return nv_err_append(rc, "the cursor region of consumer %s",
+				     consumer);
 	rc = nv_region_read(&cu->reg, &h, sizeof(h));
 	if (rc < 0)
 		goto fail;

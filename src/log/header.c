@@ -70,6 +70,14 @@ nv_data_hdr_check(const struct nv_data_hdr *h, uint64_t file_bytes,
 	if (memcmp(h->magic, NV_DATA_MAGIC, sizeof(NV_DATA_MAGIC)) != 0)
 		return nv_err(NVMSG_E_CORRUPT,
 			      "%s: not an nvmsg channel (bad magic)", path);
+	/* every version keeps magic, version and header_check where they
+	 * are (docs/FORMAT.md): a damaged version field fails the checksum */
+	if (h->version != NV_FORMAT_VERSION &&
+	    nv_checksum(h, NV_HDR_CHECKED, 0) != h->header_check)
+		return nv_err(NVMSG_E_CORRUPT,
+			      "%s: header checksum mismatch (version field "
+			      "reads %u)",
+			      path, h->version);
 	if (h->version != NV_FORMAT_VERSION)
 		return nv_err(NVMSG_E_VERSION,
 			      "%s: format version %u, this library reads "

@@ -190,7 +190,7 @@ nv_region_open(struct nv_region *r, const char *path, int writable,
 	if (r->fd < 0) {
 		rc = -errno;
 		if (rc == -ENOENT)
-			return nv_err(rc, "%s: no such channel region", path);
+			return nv_err(rc, "%s: no such file", path);
 		if (rc == -EACCES)
 			return nv_err(rc,
 				      "%s: permission denied (opening %s): "
@@ -211,7 +211,11 @@ nv_region_open(struct nv_region *r, const char *path, int writable,
 	uint64_t dax = devdax_size(&st);
 	if (dax)
 		st.st_size = (off_t)dax;
-	else if (!S_ISREG(st.st_mode)) {
+	else if (S_ISDIR(st.st_mode)) {
+		rc = nv_err(NVMSG_E_CORRUPT, "%s: is a directory, not a channel",
+			    path);
+		goto fail;
+	} else if (!S_ISREG(st.st_mode)) {
 		rc = nv_err(NVMSG_E_CORRUPT,
 			    "%s: not a regular file (nor a device dax)", path);
 		goto fail;
