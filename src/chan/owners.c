@@ -26,6 +26,8 @@
 
 uint64_t nv_boot_salt; /* tests: a different value models a reboot */
 
+static uint64_t proc_stat(pid_t pid, char *state);
+
 static uint64_t
 boot16(void)
 {
@@ -62,12 +64,16 @@ nv_owner_alive(uint64_t w)
 {
 	pid_t pid = (pid_t)(w & 0x3fffffull);
 	uint64_t start;
+	char state = '?';
 
 	if (w == 0 || w >> 48 != boot16())
 		return 0;
-	start = nv_proc_start(pid);
+	start = proc_stat(pid, &state);
 	if (start == 0)
 		return nv_proc_alive(pid, 0);
+	/* killed but not yet reaped: it will never write again */
+	if (state == 'Z' || state == 'X')
+		return 0;
 	return (start & 0x3ffffffull) == ((w >> 22) & 0x3ffffffull);
 }
 
@@ -77,8 +83,10 @@ nv_owner_pid(uint64_t w)
 	return (pid_t)(w & 0x3fffffull);
 }
 
-uint64_t
-nv_proc_start(pid_t pid)
+/* proc_stat -- state (field 3) and start time (field 22) of PID; 0 if
+ * it cannot be read */
+static uint64_t
+proc_stat(pid_t pid, char *state)
 {
 	char path[64], buf[1024];
 	ssize_t n;
@@ -95,8 +103,9 @@ nv_proc_start(pid_t pid)
 	buf[n] = '\0';
 	/* the command name may hold spaces and ')': skip to the last ')' */
 	char *p = strrchr(buf, ')');
-	if (!p)
+	if (!p || !p[1] || !p[2])
 		return 0;
+	*state = p[2];
 	/* ")" ends field 2; after iteration k, p is the space before
 	 * field k + 1, so the loop stops before field 22 (starttime) */
 	for (int field = 2; field < 22 && p; field++)
@@ -104,6 +113,14 @@ nv_proc_start(pid_t pid)
 	if (!p)
 		return 0;
 	return strtoull(p + 1, NULL, 10);
+}
+
+uint64_t
+nv_proc_start(pid_t pid)
+{
+	char state;
+
+	return proc_stat(pid, &state);
 }
 
 int

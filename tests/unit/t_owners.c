@@ -16,6 +16,9 @@
 
 #include "chan/chan.h"
 #include "log/format.h"
+#include <signal.h>
+#include <sys/wait.h>
+
 #include "t.h"
 
 static void
@@ -316,6 +319,42 @@ test_start_field(const char *dir)
 			rc, nvmsg_strerror(rc));
 }
 
+/* test_zombie -- a producer killed and not yet reaped is dead: its slot
+ * can be taken over before the parent reaps it (a supervisor need not
+ * reap first) */
+static void
+test_zombie(const char *dir)
+{
+	struct nvmsg_producer *p = NULL;
+	int ready[2];
+	char c = 0;
+
+	t_create(dir, "zb", NVMSG_TIER_VOLATILE, 4096, 1, 1);
+	ASSERT_TRUE(pipe(ready) == 0);
+	pid_t pid = fork();
+	ASSERT_TRUE(pid >= 0);
+	if (pid == 0) {
+		struct nvmsg_producer *cp = NULL;
+		if (nvmsg_producer_open(dir, "zb", 0, &cp) != 0)
+			_exit(2);
+		if (write(ready[1], &c, 1) != 1)
+			_exit(3);
+		pause();
+		_exit(0);
+	}
+	ASSERT_EQ(read(ready[0], &c, 1), 1);
+	ASSERT_EQ(nvmsg_producer_open(dir, "zb", 0, &p), -EBUSY);
+	kill(pid, SIGKILL);
+	/* wait until it is a zombie, without reaping it */
+	siginfo_t si;
+	ASSERT_TRUE(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == 0);
+	ASSERT_OK(nvmsg_producer_open(dir, "zb", 0, &p));
+	nvmsg_producer_close(&p);
+	ASSERT_TRUE(waitpid(pid, NULL, 0) == pid);
+	close(ready[0]);
+	close(ready[1]);
+}
+
 int
 main(void)
 {
@@ -327,6 +366,7 @@ main(void)
 	test_owner_word();
 	test_takeover(dir);
 	test_start_field(dir);
+	test_zombie(dir);
 	printf("t_owners: ok\n");
 	return T_PASS;
 }
