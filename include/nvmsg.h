@@ -365,7 +365,10 @@ struct nvmsg_consumer;
  * consumer's own cursor region is writable.  A consumer resumes after its
  * last ack.  Registration (NVMSG_CONSUMER_CREATE) creates the cursor region
  * with the data file's mode plus owner write, and the consumer receives
- * every message sent after registration returns.
+ * every message sent after registration returns.  Registration needs
+ * write access to the data region: for a consumer that runs as another
+ * user, the channel's owner registers it and gives that user the cursor
+ * file DIR/NAME.CONSUMER.nvcur (chown), which is all the consumer writes.
  * Errors: -ENOENT, -EACCES, NVMSG_E_NO_CONSUMER, NVMSG_E_FULL_TABLE,
  * NVMSG_E_BAD_NAME, NVMSG_E_CORRUPT, NVMSG_E_VERSION, NVMSG_E_MISMATCH,
  * NVMSG_E_NOT_PMEM.
