@@ -14,7 +14,8 @@
  * reach file descriptor 2).  RLIMIT_FSIZE keeps a "create --capacity 16G"
  * from filling memory: the library gets EFBIG instead.
  *
- * Skipped inputs: any argument "demo" (it forks and runs for seconds),
+ * Skipped inputs: any argument "demo" (it forks and runs for seconds)
+ * or "bench" (it execs the benchmark harness in place of this process),
  * and any argument holding '/' or "..": a path could leave the scratch
  * directory (--dir /, and getopt_long accepts abbreviations such as
  * --di, so the option cannot be filtered by name).
@@ -87,8 +88,8 @@ LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
 		}
 		i++; /* the NUL */
 		a[len] = '\0';
-		if (strcmp(a, "demo") == 0 || strchr(a, '/') ||
-		    strstr(a, ".."))
+		if (strcmp(a, "demo") == 0 || strcmp(a, "bench") == 0 ||
+		    strchr(a, '/') || strstr(a, ".."))
 			return 0;
 		argv[argc++] = a;
 	}
