@@ -1,0 +1,196 @@
+#!/bin/sh
+# guest-init.sh -- /init of the power-cut guest (busybox sh).
+#
+# Everything comes from the kernel command line (names with a dot would not
+# reach us, hence pc_*):
+#   pc_mode=run|verify|probe|shell
+#   pc_store=fsdax|devdax|tmpfs|disk   where the channel lives:
+#       fsdax   ext4 -o dax on /dev/pmem0 (label-less NVDIMM), tier pmem
+#       devdax  two device dax namespaces of a labelled NVDIMM, reached
+#               through symlinks on a tmpfs, tier pmem
+#       tmpfs   a tmpfs, tier volatile (lost at the cut: a control)
+#       disk    ext4 on a virtio disk, no DAX, tier msync (a control)
+#   pc_setup=1          first boot: make namespaces and filesystems, create
+#                       the channel and register the consumer
+#   pc_first=A,B        run: first message number of producers 0 and 1
+#   pc_count=N          run: messages per producer
+#   pc_seed=S           run: seeds of the producers and the consumer
+# Lines for the host start with "PC " (ours) or are pc_guest's protocol
+# lines (SENT, GOT, ...; see pc_guest.c).
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+
+say() { echo "PC $*"; }
+param() { tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -n1; }
+halt() {
+	sync
+	say "HALT"
+	poweroff -f
+	sleep 30
+}
+# quiet CMD... -- run CMD, show its output only if it fails
+quiet() {
+	"$@" >/tmp/quiet.log 2>&1 && return 0
+	sed 's/^/PC LOG /' /tmp/quiet.log
+	die "$*"
+}
+die() {
+	say "FAIL $*"
+	dmesg | tail -n 25 | sed 's/^/PC DMESG /'
+	halt
+}
+
+MODE=$(param pc_mode)
+STORE=$(param pc_store)
+SETUP=$(param pc_setup)
+FIRST=$(param pc_first)
+COUNT=$(param pc_count)
+SEED=$(param pc_seed)
+DIR=/mnt/pc
+NAME=ch
+CONSUMER=c0
+say "BOOTED mode=$MODE store=$STORE setup=${SETUP:-0} uptime=$(cut -d' ' -f1 /proc/uptime)"
+
+if [ "$MODE" = probe ]; then
+	say "PROBE OK"
+	halt
+fi
+
+# busybox modprobe ignores softdeps: crc32c before ext4
+case "$STORE" in
+fsdax) mods="crc32c_intel crc32c_generic nfit nd_pmem ext4" ;;
+devdax) mods="nfit nd_pmem dax_pmem device_dax" ;;
+disk) mods="crc32c_intel crc32c_generic virtio_pci virtio_blk ext4" ;;
+*) mods= ;;
+esac
+for m in $mods; do
+	modprobe "$m" 2>/dev/null || [ "$m" = crc32c_intel ] ||
+		die "modprobe $m"
+done
+
+# wait_for TEST PATH -- the NFIT and virtio probe asynchronously
+wait_for() {
+	i=0
+	while ! [ "$1" "$2" ]; do
+		i=$((i + 1))
+		[ $i -lt 400 ] || die "no $2 after 20 s"
+		sleep 0.05
+	done
+}
+
+# dax_dev NAME -- the device dax (e.g. dax0.1) of the namespace labelled NAME
+dax_dev() {
+	for nd in /sys/bus/nd/devices/dax*; do
+		ns=$(cat "$nd/namespace" 2>/dev/null)
+		[ -n "$ns" ] || continue
+		[ "$(cat /sys/bus/nd/devices/"$ns"/alt_name)" = "$1" ] || continue
+		for c in "$nd"/dax*.*; do
+			[ -d "$c" ] && basename "$c"
+		done
+	done | head -n1
+}
+
+# consoles N -- the virtio consoles hvc0..hvcN are there
+consoles() {
+	quiet modprobe virtio_pci
+	quiet modprobe virtio_console
+	wait_for -e /sys/class/virtio-ports/vport0p$1
+	wait_for -c /dev/hvc$1
+}
+
+mkdir -p $DIR
+case "$STORE" in
+fsdax)
+	wait_for -b /dev/pmem0
+	if [ "$SETUP" = 1 ]; then
+		quiet ndctl create-namespace -f -e namespace0.0 -m fsdax -M dev
+		wait_for -b /dev/pmem0
+		# 4 KiB blocks: mkfs picks 1 KiB on a small device, and DAX
+		# needs the block size to be the page size
+		quiet mkfs.ext4 -F -q -b 4096 /dev/pmem0
+	fi
+	mount -t ext4 -o dax /dev/pmem0 $DIR || die "mount -o dax"
+	grep -q " $DIR ext4 .*dax" /proc/mounts || die "$DIR is not mounted dax"
+	;;
+devdax)
+	wait_for -d /sys/bus/nd/devices/region0
+	if [ "$SETUP" = 1 ]; then
+		# a fresh label area: write empty labels, then two named
+		# namespaces of the region's granularity (16 MiB), 4 KiB
+		# aligned (so that a mapping of the channel's size is valid)
+		quiet ndctl disable-region all
+		quiet ndctl init-labels -f all
+		quiet ndctl enable-region all
+		for n in pcdata pccur; do
+			quiet ndctl create-namespace -r region0 -m devdax -a 4K \
+				-s 16M -n $n
+		done
+	fi
+	# the channel's two regions are the two devices, reached through
+	# symlinks (made anew at every boot: the tmpfs dies with the power)
+	mount -t tmpfs tmpfs $DIR
+	for n in pcdata:$NAME.nvmsg pccur:$NAME.$CONSUMER.nvcur; do
+		dev=$(dax_dev "${n%%:*}")
+		[ -n "$dev" ] || die "no device dax for namespace ${n%%:*}"
+		wait_for -c /dev/$dev
+		ln -s /dev/$dev $DIR/${n#*:}
+		say "LINK $DIR/${n#*:} -> /dev/$dev"
+	done
+	;;
+tmpfs)
+	mount -t tmpfs tmpfs $DIR
+	;;
+disk)
+	wait_for -b /dev/vda
+	if [ "$SETUP" = 1 ]; then
+		quiet mkfs.ext4 -F -q /dev/vda
+	fi
+	mount -t ext4 /dev/vda $DIR || die "mount vda"
+	;;
+shell) ;;
+*) die "unknown pc_store=$STORE" ;;
+esac
+
+case "$STORE" in
+tmpfs) TIER=volatile ;;
+disk) TIER=msync ;;
+*) TIER=pmem ;;
+esac
+
+case "$MODE" in
+shell)
+	say "READY"
+	exec setsid cttyhack sh
+	;;
+run)
+	if [ "$SETUP" = 1 ]; then
+		pc_guest create $DIR $NAME $TIER $CONSUMER || die "create"
+	fi
+	# each process writes to its own virtio console (hvc0: the
+	# consumer, hvc1+P: producer P), so that its tcdrain waits for its
+	# own lines only
+	consoles $(echo "$FIRST" | tr ',' '\n' | wc -l)
+	say "READY uptime=$(cut -d' ' -f1 /proc/uptime)"
+	pc_guest consume $DIR $NAME $CONSUMER "$SEED" >/dev/hvc0 2>&1 &
+	p=0
+	for first in $(echo "$FIRST" | tr ',' ' '); do
+		pc_guest produce $DIR $NAME $p "$first" "$COUNT" \
+			$((SEED + p + 1)) >/dev/hvc$((p + 1)) 2>&1 &
+		p=$((p + 1))
+	done
+	# the host pulls the plug long before this returns
+	wait
+	die "the workload ended"
+	;;
+verify)
+	consoles 0
+	say "READY uptime=$(cut -d' ' -f1 /proc/uptime)"
+	pc_guest verify $DIR $NAME $CONSUMER >/dev/hvc0 2>&1 || die "verify"
+	halt
+	;;
+*)
+	die "unknown pc_mode=$MODE"
+	;;
+esac
