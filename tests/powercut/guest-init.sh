@@ -3,7 +3,8 @@
 #
 # Everything comes from the kernel command line (names with a dot would not
 # reach us, hence pc_*):
-#   pc_mode=run|verify|probe|shell
+#   pc_mode=run|verify|probe|shell   (shell: prepare the store, then a
+#                                     shell on the serial console)
 #   pc_store=fsdax|devdax|tmpfs|disk   where the channel lives:
 #       fsdax   ext4 -o dax on /dev/pmem0 (label-less NVDIMM), tier pmem
 #       devdax  two device dax namespaces of a labelled NVDIMM, reached
@@ -149,7 +150,7 @@ disk)
 	fi
 	mount -t ext4 /dev/vda $DIR || die "mount vda"
 	;;
-shell) ;;
+"") ;; # pc_mode=shell without a store
 *) die "unknown pc_store=$STORE" ;;
 esac
 

@@ -50,10 +50,11 @@ done
 # the kernel's request_module() runs /sbin/modprobe
 ln -s ../bin/busybox "$root/sbin/modprobe"
 
-# copy_elf FILE -- FILE into /bin with every library ldd names
+# copy_elf FILE [NAME] -- FILE into /bin (as NAME) with every library ldd
+# names
 copy_elf() {
 	local name
-	name=$(basename "$1")
+	name=${2:-$(basename "$1")}
 	rm -f "$root/bin/$name" # replaces a busybox applet of that name
 	cp -L "$1" "$root/bin/$name"
 	ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// {print $3}' |
@@ -64,7 +65,7 @@ copy_elf() {
 for tool in ndctl daxctl mkfs.ext4; do
 	copy_elf "$(PATH=$PATH:/sbin:/usr/sbin command -v "$tool")"
 done
-copy_elf "$guest"
+copy_elf "$guest" pc_guest # also when it is a mutant build
 cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
 # glibc loads libgcc_s for thread cancellation and unwinding
 cp -nL /lib/x86_64-linux-gnu/libgcc_s.so.1 "$root/lib/x86_64-linux-gnu/"

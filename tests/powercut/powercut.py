@@ -228,6 +228,11 @@ class Obs:
         return sum(len(v) for v in self.sent.values())
 
 
+class GuestFailure(RuntimeError):
+    """The verify boot ran, and the library (or pc_guest) reported a
+    failure there: a verdict on the channel, not on the rig."""
+
+
 class Rig:
     def __init__(self, a):
         self.a = a
@@ -401,7 +406,7 @@ class Rig:
                                self.a.boot_timeout)
         b.finish()
         if o.bad:
-            raise RuntimeError("verify failed: " + "; ".join(o.bad[:3]))
+            raise GuestFailure("verify failed: " + "; ".join(o.bad[:3]))
         if not o.halted:
             raise RuntimeError("verify boot ended without PC HALT")
         return o
@@ -579,10 +584,12 @@ class Rig:
                 ver = self.verify_boot(tag, store, files)
             except RuntimeError as e:
                 res["verdict"] = "FAIL"
+                res["verified"] = isinstance(e, GuestFailure)
                 res["why"].append(str(e))
                 log("  %s: FAIL: %s" % (tag, e))
                 return
             res["secs"] = time.monotonic() - t
+            res["verified"] = True
             if not durable:
                 if ver.nochannel:
                     res["verdict"] = "LOST (as it must)"
@@ -618,9 +625,45 @@ class Rig:
                 "durable to %d)" % ((p,) + res["resume"][p])
                 for p in sorted(res.get("resume", {})))
         log(line + " [%.1f s]" % res.get("secs", 0))
+        if self.a.explain:
+            self.explain(res, run, ver)
         for w in res["why"]:
             log("    problem: " + w)
         log("    -> %s" % res["verdict"])
+
+
+    def explain(self, res, run, ver):
+        """What survived, in words, for scripts/powercut.sh."""
+        if ver.nochannel:
+            log("    The %s channel lived in guest RAM: after the power cut "
+                "it does not exist." % res["tier"])
+            return
+        for p in sorted(res.get("resume", {})):
+            r, a, g, s, d = res["resume"][p]
+            first = run.opened.get(p, (0, r + 1))[1]
+            got = ver.got[p]
+            log("    producer %d: nvmsg_send returned 0 for messages %d..%d "
+                "(the host saw each SENT line)" % (p, first, s))
+            log("      the consumer had viewed up to %d and acked up to %d "
+                "(the last ACK line the host saw)" % (g, a))
+            if r > a:
+                log("      its ack up to %d was durable, though the host "
+                    "never saw those ACK lines before the cut" % r)
+            if got:
+                log("      after the power cut it resumed after %d and "
+                    "received %d..%d: %d messages, each once, in order"
+                    % (r, got[0][0], got[-1][0], len(got)))
+            else:
+                log("      after the power cut it had nothing left to "
+                    "receive: its durable ack covered all up to %d" % r)
+            log("      nvmsg_producer_committed() says seq %s: message %d "
+                "is the last one that committed" %
+                (ver.committed.get(p), d))
+            if d > s:
+                log("      (%s committed too: its send was under way when "
+                    "the power went, or its SENT line died with the guest)"
+                    % ("message %d" % d if d == s + 1 else
+                       "messages %d..%d" % (s + 1, d)))
 
 
 def main():
@@ -633,8 +676,10 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--fsdax", type=int, default=3, help="cuts on fsdax")
     ap.add_argument("--devdax", type=int, default=1, help="cuts on devdax")
-    ap.add_argument("--controls", type=int, default=1,
-                    help="1: run the volatile and msync controls")
+    ap.add_argument("--volatile", type=int, default=1,
+                    help="control cuts on the volatile tier (a tmpfs)")
+    ap.add_argument("--msync", type=int, default=1,
+                    help="control cuts on the msync tier (a virtio disk)")
     ap.add_argument("--accel", choices=["auto", "tcg", "kvm"],
                     default="auto")
     ap.add_argument("--smp", type=int, default=2)
@@ -650,6 +695,11 @@ def main():
     ap.add_argument("--boot-timeout", type=int, default=240)
     ap.add_argument("--verbose", action="store_true",
                     help="echo the guest's console")
+    ap.add_argument("--expect-fail", action="store_true",
+                    help="the guest runs a mutant library: pass only if "
+                    "every cut's verdict after the reboot is FAIL")
+    ap.add_argument("--explain", action="store_true",
+                    help="say in words what survived each cut")
     a = ap.parse_args()
     if a.seed is None:
         a.seed = int.from_bytes(os.urandom(4), "little")
@@ -662,9 +712,8 @@ def main():
         return rc
     rig.choose_accel()
     results = []
-    plan = [("fsdax", a.fsdax), ("devdax", a.devdax)]
-    if a.controls:
-        plan += [("tmpfs", 1), ("disk", 1)]
+    plan = [("fsdax", a.fsdax), ("devdax", a.devdax), ("tmpfs", a.volatile),
+            ("disk", a.msync)]
     for store, n in plan:
         if n > 0:
             log("%s: %d cut%s" % (store, n, "s" if n > 1 else ""))
@@ -677,11 +726,20 @@ def main():
                           " (control)" if r["control"] else ""),
              r["tier"], r["sent"], r["recovered"], r.get("verdict", "FAIL"),
              "" if not r["why"] else ": " + r["why"][0]))
-    dax = [r for r in results if r["store"] in ("fsdax", "devdax")]
+    # the summary counts the DAX cuts; a run without any, the msync ones
+    dax = [r for r in results if r["store"] in ("fsdax", "devdax")] or \
+        [r for r in results if r["tier"] == "msync"]
     ok = all(r.get("verdict") in ("PASS", "LOST (as it must)")
              for r in results)
-    want = a.fsdax + a.devdax + (2 if a.controls else 0)
-    if len(results) != want:
+    want = sum(n for _, n in plan)
+    if a.expect_fail:
+        # a mutant: each cut must reach its verify boot and fail there
+        caught = [r for r in results
+                  if r.get("verified") and r.get("verdict") == "FAIL"]
+        ok = len(results) == want and len(caught) == want
+        log("mutant caught in %d of %d cuts%s" % (
+            len(caught), want, "" if ok else ": the test has no teeth here"))
+    elif len(results) != want:
         ok = False
         log("only %d of %d cuts ran" % (len(results), want))
     log("powercut: %s in %.0f s (%s), phantom: %d" % (
