@@ -78,7 +78,13 @@ echo "powercut deps: downloading $pkg (extracted, not installed)" >&2
 # here: download as root itself
 sandbox=()
 [ "$(id -u)" -ne 0 ] || sandbox=(-o APT::Sandbox::User=root)
-(cd "$tmp" && apt-get download -qq "${sandbox[@]}" "$pkg")
+if ! (cd "$tmp" && apt-get download -qq "${sandbox[@]}" "$pkg"); then
+	# lists older than the mirror name a package it no longer has
+	echo "powercut deps: download failed: updating lists, once" >&2
+	$sudo_ apt-get update -qq
+	pkg=$(kpkg)
+	(cd "$tmp" && apt-get download -qq "${sandbox[@]}" "$pkg")
+fi
 dpkg -x "$tmp"/"$pkg"_*.deb "$tmp/root"
 kv=$(ls "$tmp/root/lib/modules" | head -n1)
 # the package ships no modules.dep: busybox modprobe and our module
