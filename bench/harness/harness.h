@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * harness.h -- the benchmark harness: the plan (which cases exist), the
+ * run (floor probes around each case, retries, interleaved rounds) and
+ * the report (aggregation, ratios, targets, Markdown, JSON, plot).
+ */
+#ifndef NVB_HARNESS_H
+#define NVB_HARNESS_H
+
+#include <stdio.h>
+
+#include "../worker/bench.h"
+
+enum nvb_measure {
+	NVB_PP,      /* ping-pong latency */
+	NVB_RATE,    /* fixed-rate latency, coordinated omission corrected */
+	NVB_T11,     /* throughput 1 producer x 1 consumer */
+	NVB_T41,     /* 4 producers x 1 consumer */
+	NVB_T13,     /* 1 producer x 3 consumers */
+	NVB_BARRIER, /* one persist barrier */
+	NVB_NMEASURE
+};
+#define NVB_IS_LAT(m) ((m) == NVB_PP || (m) == NVB_RATE)
+
+/* struct nvb_system -- one row kind: a transport with its settings */
+struct nvb_system {
+	const char *name;     /* in case ids: pp/64/<name> */
+	const char *tp;       /* transport, or "memcpy" / "barrier" */
+	const char *label;    /* table row */
+	const char *consumer; /* "spin", "block (futex)", "block (kernel)" */
+	const char *durable;  /* at the acknowledgement */
+	int tier;             /* nvmsg tier, 0 for peers */
+	int spin;
+	int batch;
+	int disk;             /* data on the real disk (/var/tmp) */
+	int peer;             /* a peer column in the ratio table */
+	unsigned measures;    /* 1u << enum nvb_measure */
+};
+
+extern const struct nvb_system nvb_systems[];
+extern const int nvb_nsystems;
+
+/* struct nvb_rep -- one run of a case with the floor around it */
+struct nvb_rep {
+	int ok;
+	double floor_before, floor_after; /* one-way p50 ns of the probes */
+	int tries;
+	struct nvb_result r;
+};
+
+#define NVB_MAX_REPS 8
+
+/* struct nvb_case -- one case and everything measured for it */
+struct nvb_case {
+	char id[64];
+	enum nvb_measure m;
+	size_t size;
+	const struct nvb_system *sys;
+	int nreps;
+	struct nvb_rep reps[NVB_MAX_REPS];
+	/* aggregate (report.c) */
+	int have;         /* at least one run produced numbers */
+	int unstable;     /* no run had agreeing probes */
+	double floor;     /* median of the accepted runs' floors */
+	struct nvb_result agg; /* medians over accepted runs; max of max */
+	char error[256];  /* why no numbers */
+	char targets[128]; /* "T1 met, T2 missed" */
+};
+
+/* struct nvb_opts -- the command line */
+struct nvb_opts {
+	int quick;
+	int force;
+	int rounds;
+	int tries;
+	double disagree;      /* probes disagree above this fraction */
+	double rate;          /* offered rate, msgs/s */
+	const char *cases;    /* comma-separated patterns, NULL: all */
+	const char *json;
+	const char *plot;
+	int list;
+	uint64_t probe_count;
+	struct nvb_params pp, lat_rate, tput;
+	double probe_seconds; /* barrier, memcpy */
+};
+
+/* struct nvb_machine -- what the run was measured on */
+struct nvb_machine {
+	char host[64];
+	char cpu[128];
+	int ncpus;
+	char flush[32];       /* clwb, clflushopt or clflush */
+	char kernel[128];
+	char nvmsg[32];       /* libnvmsg version */
+	double load1_start, load1_end;
+	int busy;             /* the run should not be trusted */
+	char busy_why[256];
+	double floor_spread;  /* of the three start probes */
+	char started[32];     /* UTC */
+	double elapsed_s;
+	char peers[512];      /* versions of the servers */
+};
+
+/* plan.c */
+int nvb_plan(const struct nvb_opts *o, struct nvb_case **out, int *n);
+const char *nvb_measure_name(enum nvb_measure m);
+const char *nvb_measure_title(enum nvb_measure m);
+
+/* case.c: run one case in this process (the harness forks first) */
+int nvb_run_case(const struct nvb_case *c, const struct nvb_opts *o,
+		 const char *dir, struct nvb_result *r);
+void nvb_format_result(const struct nvb_result *r, char *buf, size_t len);
+int nvb_parse_result(const char *line, struct nvb_result *r, char *err,
+		     size_t errlen);
+int nvb_peer_missing(const struct nvb_system *s, char *why, size_t len);
+
+/* machine.c */
+void nvb_machine_info(struct nvb_machine *mc);
+double nvb_load1(void);
+
+/* run.c */
+int nvb_run(const struct nvb_opts *o, struct nvb_machine *mc,
+	    struct nvb_case *cases, int n);
+/* nvb_floor -- one probe in a child process; p50 one-way ns, or < 0 */
+double nvb_floor(const struct nvb_opts *o, struct nvb_result *r);
+void nvb_cleanup(void);
+
+/* report.c */
+void nvb_aggregate(struct nvb_case *cases, int n);
+void nvb_report_md(FILE *f, const struct nvb_opts *o,
+		   const struct nvb_machine *mc, struct nvb_case *cases,
+		   int n);
+int nvb_report_json(const char *file, const struct nvb_opts *o,
+		    const struct nvb_machine *mc, struct nvb_case *cases,
+		    int n);
+int nvb_report_plot(const char *file, struct nvb_case *cases, int n);
+
+#endif /* NVB_HARNESS_H */
