@@ -235,11 +235,36 @@ fail:
 	return rc;
 }
 
+/* read_by_map -- a device dax has no read(2): map its start and copy.
+ * Its mappings must be aligned to the namespace's alignment (4 KiB or
+ * 2 MiB), so try a page, then 2 MiB. */
+static int
+read_by_map(struct nv_region *r, void *buf, size_t len)
+{
+	static const size_t tries[] = {4096, 2u << 20};
+
+	for (size_t i = 0; i < 2; i++) {
+		size_t m = tries[i];
+		if (m < len || m > r->size)
+			continue;
+		void *p = mmap(NULL, m, PROT_READ, MAP_SHARED, r->fd, 0);
+		if (p == MAP_FAILED)
+			continue;
+		memcpy(buf, p, len);
+		munmap(p, m);
+		return 0;
+	}
+	return nv_err(-EINVAL, "%s: cannot read the device dax header",
+		      r->path);
+}
+
 int
 nv_region_read(struct nv_region *r, void *buf, size_t len)
 {
 	ssize_t n = pread(r->fd, buf, len, 0);
 
+	if (n < 0 && errno == EINVAL && nv_region_is_devdax(r->path))
+		return read_by_map(r, buf, len);
 	if (n < 0)
 		return nv_err(-errno, "%s: read: %s", r->path, strerror(errno));
 	if ((size_t)n != len)
