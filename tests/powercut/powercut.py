@@ -102,11 +102,14 @@ class Boot:
                 except FileNotFoundError:
                     continue
             f[2] += f[1].read()
-            if final and f[2] and not f[2].endswith(b"\n"):
-                f[2] += b"\n"
             *whole, f[2] = f[2].split(b"\n")
             name = os.path.basename(f[0]).rsplit(".", 1)[0]
             self.pending += [self._emit(name, raw) for raw in whole]
+            if final and f[2]:
+                # a line the power cut tore: its end never left the guest
+                self.log.write("%8.3f %-7s (torn, ignored) %r\n" %
+                               (self.elapsed(), name, f[2]))
+                f[2] = b""
 
     def lines(self, until):
         """Yield lines until QEMU's stdout ends (then the files are read
@@ -121,8 +124,9 @@ class Boot:
                 yield self.pending.pop(0)
             if self.eof:
                 if self.buf:
-                    self.buf += b"\n"
-                    continue
+                    self.log.write("%8.3f console (torn, ignored) %r\n" %
+                                   (self.elapsed(), self.buf))
+                    self.buf = b""
                 self._files(final=True)
                 while self.pending:
                     yield self.pending.pop(0)
