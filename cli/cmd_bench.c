@@ -65,6 +65,7 @@ run(struct cli *g, const struct cli_cmd *cmd, int argc, char **argv)
 		{ "rate", required_argument, NULL, 'R' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "list", no_argument, NULL, 'l' },
+		{ "no-probe", no_argument, NULL, 'P' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -149,6 +150,8 @@ const struct cli_cmd cli_cmd_bench = {
 		"  --force        measure on a busy machine (output says "
 		"BUSY)\n"
 		"  --list         print the case ids and exit\n"
+		"  --no-probe     no floor probes, no quiet check (to profile "
+		"a case alone)\n"
 		"\nExample:\n"
 		"  nvmsg bench --json bench.json --plot latency.png\n"
 		"  nvmsg bench --quick --cases 'pp/64/*'\n",

@@ -79,6 +79,7 @@ struct nvb_opts {
 	const char *json;
 	const char *plot;
 	int list;
+	int no_probe;         /* --no-probe: for profiling a case alone */
 	uint64_t probe_count;
 	struct nvb_params pp, lat_rate, tput;
 	double probe_seconds; /* barrier, memcpy */

@@ -66,6 +66,10 @@ help(void)
 	      "  --force        measure even when the machine is busy "
 	      "(output says BUSY)\n"
 	      "  --list         print the case ids and exit\n"
+	      "  --no-probe     no floor probes, no quiet check: a case "
+	      "alone, to profile\n"
+	      "                 it (perf record); the figures are not "
+	      "comparable\n"
 	      "\nExit status: 0 all cases measured; 1 a case failed or a "
 	      "peer is missing;\n2 usage; 3 the machine is busy (full mode "
 	      "without --force).\n"
@@ -158,6 +162,7 @@ main(int argc, char **argv)
 		{"rate", required_argument, NULL, 'R'},
 		{"force", no_argument, NULL, 'f'},
 		{"list", no_argument, NULL, 'l'},
+		{"no-probe", no_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -203,6 +208,10 @@ main(int argc, char **argv)
 			break;
 		case 'l':
 			o.list = 1;
+			break;
+		case 'P':
+			o.no_probe = 1;
+			o.force = 1;
 			break;
 		case 'h':
 			help();
@@ -260,7 +269,8 @@ main(int argc, char **argv)
 				"consumer share it, latencies are "
 				"meaningless\n",
 			mc.ncpus);
-	quiet_check(&o, &mc);
+	if (!o.no_probe)
+		quiet_check(&o, &mc);
 	if (mc.busy) {
 		fprintf(stderr, "nvmsg bench: MACHINE BUSY: %s\n",
 			mc.busy_why);

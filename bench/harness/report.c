@@ -402,8 +402,16 @@ lat_table(FILE *f, struct nvb_case *cs, int n, enum nvb_measure m,
 		durable(c, du, sizeof(du));
 		char r[32];
 		fmt_ratio(c->agg.p50 / c->floor, r, sizeof(r));
+		char co[64];
+		/* the rate driver counts the consumer's sleeps: shows whether
+		 * a blocking consumer really went to the kernel */
+		if (m == NVB_RATE && strcmp(c->sys->consumer, "spin") != 0)
+			snprintf(co, sizeof(co), "%s, %.2f sleeps/msg",
+				 c->sys->consumer, c->agg.sleeps_per_msg);
+		else
+			snprintf(co, sizeof(co), "%s", c->sys->consumer);
 		fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |",
-			c->sys->label, c->sys->consumer, du, a, b, d, e, fl, r);
+			c->sys->label, co, du, a, b, d, e, fl, r);
 		for (int p = 0; p < NPEERS; p++) {
 			struct nvb_case *pc = find(cs, n, m, size,
 						   peer_names[p]);
