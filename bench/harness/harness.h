@@ -125,6 +125,10 @@ int nvb_run(const struct nvb_opts *o, struct nvb_machine *mc,
 /* nvb_floor -- one probe in a child process; p50 one-way ns, or < 0 */
 double nvb_floor(const struct nvb_opts *o, struct nvb_result *r);
 void nvb_cleanup(void);
+/* nvb_signals -- SIGINT, SIGTERM, SIGHUP stop the run cleanly (the case
+ * process killed, its servers stopped, directories removed); SIGPIPE
+ * ignored */
+void nvb_signals(void);
 
 /* report.c */
 void nvb_aggregate(struct nvb_case *cases, int n);

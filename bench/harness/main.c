@@ -228,6 +228,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	set_params(&o, rounds_given);
+	nvb_signals();
 	if (nvb_plan(&o, &cases, &n) < 0)
 		return 1;
 	if (n == 0) {
@@ -288,6 +289,7 @@ main(int argc, char **argv)
 	int rc = nvb_run(&o, &mc, cases, n);
 	mc.load1_end = nvb_load1();
 	if (rc == -2) {
+		fprintf(stderr, "nvmsg bench: interrupted; no report\n");
 		free(cases);
 		return 1;
 	}

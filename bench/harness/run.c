@@ -18,11 +18,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <glob.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -102,9 +104,61 @@ nvb_cleanup(void)
 	base_disk[0] = base_mem[0] = '\0';
 }
 
+/* reap_stale -- directories left by a harness that was killed outright
+ * (SIGKILL: no handler ran): stop the servers they record, remove them.
+ * Each base directory holds harness.pid, the pid of its harness. */
+static void
+reap_stale(const char *pattern)
+{
+	glob_t g;
+
+	if (glob(pattern, 0, NULL, &g) != 0)
+		return;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		char path[600];
+		int pid = 0;
+		FILE *f;
+		snprintf(path, sizeof(path), "%s/harness.pid", g.gl_pathv[i]);
+		if (!(f = fopen(path, "r")))
+			continue; /* being made, or not ours */
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = 0;
+		fclose(f);
+		if (pid <= 0 || (kill(pid, 0) == 0 || errno == EPERM))
+			continue; /* its harness still runs */
+		fprintf(stderr, "bench: cleaning up after a killed run: %s\n",
+			g.gl_pathv[i]);
+		glob_t cases;
+		snprintf(path, sizeof(path), "%s/*", g.gl_pathv[i]);
+		if (glob(path, GLOB_ONLYDIR, NULL, &cases) == 0) {
+			for (size_t k = 0; k < cases.gl_pathc; k++)
+				stop_recorded(cases.gl_pathv[k]);
+			globfree(&cases);
+		}
+		rm_rf(g.gl_pathv[i]);
+	}
+	globfree(&g);
+}
+
+static void
+write_pid(const char *dir)
+{
+	char path[300];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/harness.pid", dir);
+	if ((f = fopen(path, "w"))) {
+		fprintf(f, "%d\n", (int)getpid());
+		fclose(f);
+	}
+}
+
 static int
 make_bases(void)
 {
+	reap_stale("/var/tmp/nvmsg-bench.*");
+	reap_stale("/dev/shm/nvmsg-bench.*");
+	reap_stale("/tmp/nvmsg-bench.*");
 	snprintf(base_disk, sizeof(base_disk), "/var/tmp/nvmsg-bench.XXXXXX");
 	snprintf(base_mem, sizeof(base_mem), "/dev/shm/nvmsg-bench.XXXXXX");
 	if (!mkdtemp(base_disk)) {
@@ -121,6 +175,8 @@ make_bases(void)
 			return -1;
 		}
 	}
+	write_pid(base_disk);
+	write_pid(base_mem);
 	return 0;
 }
 
@@ -177,6 +233,8 @@ run_one(const struct nvb_case *c, const struct nvb_opts *o, int seq,
 	pid_t pid = fork();
 	if (pid == 0) {
 		struct nvb_result res;
+		/* dies with the harness; its servers die with it */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		close(p[0]);
@@ -298,18 +356,29 @@ disagreement(double a, double b)
 	return fabs(a - b) / lo;
 }
 
-int
-nvb_run(const struct nvb_opts *o, struct nvb_machine *mc,
-	struct nvb_case *cases, int n)
+void
+nvb_signals(void)
 {
 	struct sigaction sa = {.sa_handler = on_signal};
-	double last = -1;
-	int seq = 0, failures = 0;
-	uint64_t t0 = nvb_now_ns();
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* a closed stdout or stderr (| head) must not kill the harness
+	 * before it has stopped its servers and removed its directories */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int
+nvb_run(const struct nvb_opts *o, struct nvb_machine *mc,
+	struct nvb_case *cases, int n)
+{
+	double last = -1;
+	int seq = 0, failures = 0;
+	uint64_t t0 = nvb_now_ns();
+
+	if (stop_requested)
+		return -2;
 	if (make_bases() < 0)
 		return -1;
 	for (int round = 1; round <= o->rounds && !stop_requested; round++) {
