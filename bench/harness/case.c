@@ -20,6 +20,7 @@ struct tp_entry {
 static const struct tp_entry tps[] = {
 	{"nvmsg", &nvb_tp_nvmsg, NULL},
 	{"ring", &nvb_tp_ring, NULL},
+	{"ring-inline", &nvb_tp_ring_inline, NULL},
 	{"pipe", &nvb_tp_pipe, NULL},
 	{"unix", &nvb_tp_unix, NULL},
 	{"mq", &nvb_tp_mq, NULL},

@@ -62,6 +62,9 @@ struct nvb_case {
 	int have;         /* at least one run produced numbers */
 	int unstable;     /* no run had agreeing probes */
 	double floor;     /* median of the accepted runs' floors */
+	double p50_floor; /* median over accepted runs of p50 / its floor */
+	double p999_floor; /* same for p99.9 */
+	double p50_over;  /* median over runs of p50 - its floor, ns */
 	struct nvb_result agg; /* medians over accepted runs; max of max */
 	char error[256];  /* why no numbers */
 	char targets[128]; /* "T1 met, T2 missed" */
@@ -124,6 +127,9 @@ int nvb_run(const struct nvb_opts *o, struct nvb_machine *mc,
 	    struct nvb_case *cases, int n);
 /* nvb_floor -- one probe in a child process; p50 one-way ns, or < 0 */
 double nvb_floor(const struct nvb_opts *o, struct nvb_result *r);
+/* nvb_floor_summary -- medians over every probe of the run (max: the
+ * largest); returns the number of probes */
+int nvb_floor_summary(struct nvb_result *out);
 void nvb_cleanup(void);
 /* nvb_signals -- SIGINT, SIGTERM, SIGHUP stop the run cleanly (the case
  * process killed, its servers stopped, directories removed); SIGPIPE

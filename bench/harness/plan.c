@@ -24,6 +24,9 @@ const struct nvb_system nvb_systems[] = {
 	/* the limit: no library at all */
 	{"ring", "ring", "raw SPSC ring (limit)", "spin", "no", 0, 1, 1, 0, 1,
 	 ALL},
+	{"ring-inline", "ring-inline",
+	 "raw SPSC ring, commit word in the record (Aeron's layout)", "spin",
+	 "no", 0, 1, 1, 0, 1, ALL},
 	/* nvmsg latency rows: each tier, spinning and blocking consumer */
 	{"nvmsg-volatile-spin", "nvmsg", "nvmsg volatile", "spin", "no",
 	 NVMSG_TIER_VOLATILE, 1, 1, 0, 0, LAT},

@@ -10,9 +10,10 @@
  * probes keeps its closest run and is marked unstable.
  *
  * Ratios:
- *   latency    "p50 / floor": the case's p50 over the floor probed
- *              around that same case (the floor moves; a ratio to a floor
- *              measured at another time would mix placements);
+ *   latency    "p50 / floor": for each run of the case, its p50 over the
+ *              floor probed around that run, then the median over runs
+ *              (the floor moves between runs: a ratio of medians would
+ *              mix placements);
  *              "x peer": the peer's p50 over this row's (> 1: this row is
  *              that many times faster);
  *   throughput "/ ring": messages/s over the raw ring's in the same
@@ -82,6 +83,20 @@ nvb_aggregate(struct nvb_case *cases, int n)
 		for (int j = 0; j < k; j++)
 			v[j] = (use[j]->floor_before + use[j]->floor_after) / 2;
 		c->floor = median(v, k);
+		/* ratios run by run, each to the floor probed around it: the
+		 * floor moves between runs, a ratio of medians would mix
+		 * placements */
+#define FL(j) ((use[j]->floor_before + use[j]->floor_after) / 2)
+		for (int j = 0; j < k; j++)
+			v[j] = use[j]->r.p50 / FL(j);
+		c->p50_floor = median(v, k);
+		for (int j = 0; j < k; j++)
+			v[j] = use[j]->r.p999 / FL(j);
+		c->p999_floor = median(v, k);
+		for (int j = 0; j < k; j++)
+			v[j] = use[j]->r.p50 - FL(j);
+		c->p50_over = median(v, k);
+#undef FL
 		a->fsyncs = -1;
 		for (int j = 0; j < k; j++) {
 			const struct nvb_result *r = &use[j]->r;
@@ -169,14 +184,17 @@ evaluate(struct nvb_case *cs, int n)
 
 	ntargets = 0;
 	if (v) {
-		double r = v->agg.p50 / v->floor;
+		double r = v->p50_floor;
 		add("T1", "volatile p50 at 64 B <= 1.2 x the raw floor", v->id,
-		    r <= 1.2, "%.0f ns / floor %.0f ns = %.2f x", v->agg.p50,
-		    v->floor, r);
-		r = v->agg.p999 / v->floor;
+		    r <= 1.2,
+		    "%.2f x (median over runs of p50 / the floor around the "
+		    "run; %.0f ns, floor %.0f ns)",
+		    r, v->agg.p50, v->floor);
+		r = v->p999_floor;
 		add("T2", "volatile p99.9 at 64 B <= 3 x the raw floor (p50)",
-		    v->id, r <= 3, "%.0f ns / floor %.0f ns = %.2f x",
-		    v->agg.p999, v->floor, r);
+		    v->id, r <= 3,
+		    "%.2f x (median over runs; %.0f ns, floor %.0f ns)", r,
+		    v->agg.p999, v->floor);
 	} else {
 		add("T1", "volatile p50 at 64 B <= 1.2 x the raw floor",
 		    "", -1, "%s", none);
@@ -185,9 +203,10 @@ evaluate(struct nvb_case *cs, int n)
 	}
 	if (em && bar)
 		add("T3", "emulated p50 at 64 B <= floor + one persist barrier",
-		    em->id, em->agg.p50 <= em->floor + bar->agg.p50,
-		    "%.0f ns vs %.0f + %.0f = %.0f ns", em->agg.p50, em->floor,
-		    bar->agg.p50, em->floor + bar->agg.p50);
+		    em->id, em->p50_over <= bar->agg.p50,
+		    "p50 - floor = %.0f ns (median over runs) vs one barrier "
+		    "%.0f ns (p50 %.0f ns, floor %.0f ns)",
+		    em->p50_over, bar->agg.p50, em->agg.p50, em->floor);
 	else
 		add("T3", "emulated p50 at 64 B <= floor + one persist barrier",
 		    "", -1, "%s", none);
@@ -288,8 +307,9 @@ evaluate(struct nvb_case *cs, int n)
 
 /* ----------------------------------------------------------- markdown */
 
-static const char *const peer_names[] = {"ring", "pipe", "unix", "mq",
-					 "zmq", "redis", "nats", "fdatasync"};
+static const char *const peer_names[] = {"ring",  "ring-inline", "pipe",
+					 "unix",  "mq",          "zmq",
+					 "redis", "nats",        "fdatasync"};
 #define NPEERS ((int)(sizeof(peer_names) / sizeof(peer_names[0])))
 
 static void
@@ -383,6 +403,25 @@ lat_table(FILE *f, struct nvb_case *cs, int n, enum nvb_measure m,
 	for (int p = 0; p < NPEERS; p++)
 		fprintf(f, "--:|");
 	fprintf(f, "---|\n");
+	struct nvb_result fl_r;
+	int np = nvb_floor_summary(&fl_r);
+	if (m == NVB_PP && size == 64 && np > 0) {
+		fmt_ns(fl_r.p50, a, sizeof(a));
+		fmt_ns(fl_r.p99, b, sizeof(b));
+		fmt_ns(fl_r.p999, d, sizeof(d));
+		fmt_ns(fl_r.max, e, sizeof(e));
+		fprintf(f, "| raw cache line (the floor; all %d probes of the "
+			   "run) | spin | no | %s | %s | %s | %s | %.0f | 1.00x |",
+			np, a, b, d, e, fl_r.p50);
+		for (int p = 0; p < NPEERS; p++) {
+			struct nvb_case *pc = find(cs, n, m, size,
+						   peer_names[p]);
+			char r[32];
+			fmt_ratio(pc ? pc->agg.p50 / fl_r.p50 : 0, r, sizeof(r));
+			fprintf(f, " %s |", r);
+		}
+		fprintf(f, " |\n");
+	}
 	for (int i = 0; i < n; i++) {
 		struct nvb_case *c = &cs[i];
 		if (c->m != m || c->size != size)
@@ -401,7 +440,7 @@ lat_table(FILE *f, struct nvb_case *cs, int n, enum nvb_measure m,
 		floor_cell(c, fl, sizeof(fl));
 		durable(c, du, sizeof(du));
 		char r[32];
-		fmt_ratio(c->agg.p50 / c->floor, r, sizeof(r));
+		fmt_ratio(c->p50_floor, r, sizeof(r));
 		char co[64];
 		/* the rate driver counts the consumer's sleeps: shows whether
 		 * a blocking consumer really went to the kernel */
@@ -576,7 +615,10 @@ nvb_report_md(FILE *f, const struct nvb_opts *o,
 		   "peer\": this row's msgs/s over the peer's.  \"floor ns "
 		   "(probes)\": median one-way p50 of the raw cache-line "
 		   "ping-pong probed right before and after the case, and the "
-		   "range of those probes.\n");
+		   "range of those probes.  \"p50 / floor\": the median over "
+		   "the case's runs of its p50 over the floor probed around "
+		   "that run.  Figures are medians over a case's accepted runs "
+		   "(max: the largest).\n");
 }
 
 /* --------------------------------------------------------------- json */
@@ -678,7 +720,17 @@ nvb_report_json(const char *file, const struct nvb_opts *o,
 		mc->elapsed_s, mc->load1_start, mc->load1_end,
 		mc->floor_spread, mc->busy ? "true" : "false");
 	jstr(f, mc->busy_why);
-	fputs("},\n  \"cases\": [\n", f);
+	fputs("},\n  \"floor\": ", f);
+	struct nvb_result fr;
+	int np = nvb_floor_summary(&fr);
+	if (np > 0) {
+		fprintf(f, "{\"probes\": %d, \"one_way\": ", np);
+		jresult(f, &fr, 1);
+		fputc('}', f);
+	} else {
+		fputs("null", f);
+	}
+	fputs(",\n  \"cases\": [\n", f);
 	for (int i = 0; i < n; i++) {
 		struct nvb_case *c = &cs[i];
 		int lat = NVB_IS_LAT(c->m) || c->m == NVB_BARRIER;
@@ -701,6 +753,12 @@ nvb_report_json(const char *file, const struct nvb_opts *o,
 		jstr(f, c->error);
 		fputs(", \"floor_ns\": ", f);
 		jnum(f, c->have ? c->floor : NAN);
+		if (c->have && lat && c->m != NVB_BARRIER) {
+			fputs(", \"p50_over_floor\": ", f);
+			jnum(f, c->p50_floor);
+			fputs(", \"p999_over_floor\": ", f);
+			jnum(f, c->p999_floor);
+		}
 		fputs(", \"result\": ", f);
 		if (c->have)
 			jresult(f, &c->agg, lat);
@@ -786,6 +844,25 @@ nvb_report_plot(const char *file, struct nvb_case *cs, int n)
 			int k = 0;
 			char cmd[8192] = "";
 			size_t used = 0;
+			struct nvb_result fr;
+			if (ms[a] == NVB_PP && sizes[z] == 64 &&
+			    nvb_floor_summary(&fr) > 0) {
+				fprintf(f, "$d%d_%d_%d << EOD\n", a, z, k);
+				for (int q = 0; q + 1 < NVB_NQ; q++) {
+					double x = 1 / (1 - nvb_quantiles[q]);
+					if (q > 2 && x > (double)fr.n)
+						break;
+					if (fr.q[q] > 0)
+						fprintf(f, "%g %g\n", x, fr.q[q]);
+				}
+				fprintf(f, "EOD\n");
+				used += (size_t)snprintf(
+					cmd + used, sizeof(cmd) - used,
+					"plot $d%d_%d_%d with lines lw 3 lc "
+					"'black' title 'raw cache line (floor)'",
+					a, z, k);
+				k++;
+			}
 			for (int i = 0; i < n; i++) {
 				struct nvb_case *c = &cs[i];
 				if (c->m != ms[a] || c->size != sizes[z] ||

@@ -180,6 +180,11 @@ make_bases(void)
 	return 0;
 }
 
+/* every probe of the run, for the floor's own row and curve */
+#define MAX_PROBES 4096
+static struct nvb_result probes[MAX_PROBES];
+static int nprobes;
+
 double
 nvb_floor(const struct nvb_opts *o, struct nvb_result *r)
 {
@@ -190,7 +195,47 @@ nvb_floor(const struct nvb_opts *o, struct nvb_result *r)
 	memset(r, 0, sizeof(*r));
 	if (nvb_probe_floor(o->probe_count, r) < 0)
 		return -1;
+	if (nprobes < MAX_PROBES)
+		probes[nprobes++] = *r;
 	return r->p50;
+}
+
+static int
+cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+int
+nvb_floor_summary(struct nvb_result *out)
+{
+	static double v[MAX_PROBES];
+
+	memset(out, 0, sizeof(*out));
+	if (nprobes == 0)
+		return 0;
+#define MED(field)                                                       \
+	do {                                                             \
+		for (int i = 0; i < nprobes; i++)                        \
+			v[i] = probes[i].field;                          \
+		qsort(v, (size_t)nprobes, sizeof(v[0]), cmp_dbl);        \
+		out->field = v[nprobes / 2];                             \
+	} while (0)
+	MED(p50);
+	MED(p99);
+	MED(p999);
+	for (int q = 0; q < NVB_NQ; q++)
+		MED(q[q]);
+#undef MED
+	for (int i = 0; i < nprobes; i++) {
+		if (probes[i].max > out->max)
+			out->max = probes[i].max;
+		out->n += probes[i].n;
+	}
+	snprintf(out->note, sizeof(out->note), "%d probes", nprobes);
+	return nprobes;
 }
 
 /* case_timeout -- seconds a case process may run */

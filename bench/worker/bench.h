@@ -80,6 +80,7 @@ struct nvb_tp {
  * whose library was not found at configure time are not linked in. */
 extern const struct nvb_tp nvb_tp_nvmsg;
 extern const struct nvb_tp nvb_tp_ring;
+extern const struct nvb_tp nvb_tp_ring_inline;
 extern const struct nvb_tp nvb_tp_pipe;
 extern const struct nvb_tp nvb_tp_unix;
 extern const struct nvb_tp nvb_tp_mq;
