@@ -40,19 +40,39 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* struct seen -- what one drain saw of each ring, for the order oracle */
+struct seen {
+	uint64_t last_seq[NVMSG_MAX_PRODUCERS];
+	int again; /* the next view may repeat a message (too small recv) */
+};
+
 /* check_view -- V (from ring V->producer) is inside that ring of the
- * file: compare with the file's bytes at the record's position */
+ * file: compare with the file's bytes at the record's position.  With
+ * fz_known_bugs(), also what no producer can write: an empty message,
+ * sequence numbers not increasing within a ring (known-bugs/README) */
 static void
-check_view(const struct nvmsg_view *v, int fd, const struct fz_geom *g)
+check_view(const struct nvmsg_view *v, int fd, const struct fz_geom *g,
+	   struct seen *s)
 {
 	uint64_t pos, check;
 	uint8_t hdr[32];
 
 	FZ_CHECK(v->producer < g->max_producers, "view from producer %u of %u",
 		 v->producer, g->max_producers);
-	FZ_CHECK(v->len > 0 && v->len <= g->ring_bytes - 32,
+	FZ_CHECK(v->len <= g->ring_bytes - 32,
 		 "view of %zu bytes in a ring of %llu", v->len,
 		 (unsigned long long)g->ring_bytes);
+	if (fz_known_bugs()) {
+		uint64_t last = s->last_seq[v->producer];
+		FZ_CHECK(v->len > 0, "view of an empty message (seq %llu)",
+			 (unsigned long long)v->seq);
+		FZ_CHECK(v->seq > last || (s->again && v->seq == last),
+			 "ring %u: view of seq %llu after seq %llu",
+			 v->producer, (unsigned long long)v->seq,
+			 (unsigned long long)last);
+		s->last_seq[v->producer] = v->seq;
+		s->again = 0;
+	}
 	memcpy(hdr, (const uint8_t *)v->data - 32, 32);
 	memcpy(&pos, hdr, 8);
 	memcpy(&check, hdr + 8, 8);
@@ -82,6 +102,7 @@ drain(const char *dir, const char *name, int flags)
 {
 	struct nvmsg_consumer *c = NULL;
 	struct nvmsg_view v, again;
+	struct seen seen = {{0}, 0};
 	char path[512];
 	struct fz_geom g;
 	uint8_t hdr[256];
@@ -112,6 +133,7 @@ drain(const char *dir, const char *name, int flags)
 			size_t len = 0;
 			rc = nvmsg_recv(c, small, sizeof(small), &len, 0);
 			if (rc == NVMSG_E_TOO_BIG) {
+				seen.again = 1;
 				/* the message stays: a view finds it, or
 				 * one of another ring (round robin), or
 				 * that ring's corruption */
@@ -124,7 +146,7 @@ drain(const char *dir, const char *name, int flags)
 					 len);
 				if (rc < 0)
 					break;
-				check_view(&again, fd, &g);
+				check_view(&again, fd, &g, &seen);
 				continue;
 			}
 			fz_named(rc, "nvmsg_recv", dir);
@@ -139,7 +161,7 @@ drain(const char *dir, const char *name, int flags)
 		fz_named(rc, "nvmsg_view", dir);
 		if (rc < 0)
 			break;
-		check_view(&v, fd, &g);
+		check_view(&v, fd, &g, &seen);
 		if (n % 4 == 0)
 			fz_named(nvmsg_ack(c), "nvmsg_ack", dir);
 	}
