@@ -30,6 +30,7 @@ struct nvmsg_consumer {
 	uint64_t rpos[NVMSG_MAX_PRODUCERS];  /* next position to view */
 	uint64_t pubc[NVMSG_MAX_PRODUCERS];  /* cached pub_tail */
 	uint64_t acked[NVMSG_MAX_PRODUCERS]; /* last durable ack */
+	uint64_t lastseq[NVMSG_MAX_PRODUCERS]; /* seq of the last view */
 };
 
 static int
@@ -199,9 +200,19 @@ try_ring(struct nvmsg_consumer *c, unsigned i, struct nvmsg_view *v)
 				      c->ch.data.path, i,
 				      (unsigned long long)pos,
 				      why[0] ? why : "crosses the tail");
+		if (ri.type == NV_REC_MSG && ri.seq <= c->lastseq[i])
+			return nv_err(NVMSG_E_CORRUPT,
+				      "%s: ring %u record at position %llu: "
+				      "sequence not increasing (%llu after "
+				      "%llu)",
+				      c->ch.data.path, i,
+				      (unsigned long long)pos,
+				      (unsigned long long)ri.seq,
+				      (unsigned long long)c->lastseq[i]);
 		c->rpos[i] = pos + ri.size;
 		if (ri.type == NV_REC_PAD)
 			continue;
+		c->lastseq[i] = ri.seq;
 		v->data = ri.payload;
 		v->len = ri.len;
 		v->producer = i;
@@ -335,6 +346,7 @@ nvmsg_recv(struct nvmsg_consumer *c, void *buf, size_t cap, size_t *len,
 	if (v.len > cap) {
 		/* step back: the message stays unviewed */
 		c->rpos[v.producer] -= nv_rec_size(v.len);
+		c->lastseq[v.producer] = v.seq - 1;
 		return nv_err(NVMSG_E_TOO_BIG,
 			      "message of %zu bytes does not fit a %zu-byte "
 			      "buffer",

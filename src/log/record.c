@@ -59,6 +59,10 @@ nv_rec_read(const unsigned char *ring, uint64_t ring_bytes, uint64_t pos,
 		*why = "bad record type";
 		return NVMSG_E_CORRUPT;
 	}
+	if (h.type == NV_REC_MSG && (h.len == 0 || h.seq == 0)) {
+		*why = h.len == 0 ? "empty message" : "sequence number 0";
+		return NVMSG_E_CORRUPT;
+	}
 	if (h.len > ring_bytes - off - NV_REC_HDR) {
 		*why = "length past ring end";
 		return NVMSG_E_CORRUPT;

@@ -85,13 +85,22 @@ test_roundtrip(void)
 	put(base + RING, 9, RING - 32, 0x22, 3);
 	ASSERT_OK(rd(base + RING, NV_REC_VERIFY, &ri, &why));
 	ASSERT_EQ(ri.size, RING);
-	/* an empty-payload record and the maximum seq/producer values */
+	/* no producer writes an empty message or sequence number 0: a
+	 * record that claims either is corrupt, even with a valid checksum */
 	memset(ring, 0, sizeof(ring));
-	put(0, UINT64_MAX, 0, 0, 0xffff);
+	put(0, 5, 0, 0, 1);
+	ASSERT_EQ(rd(0, NV_REC_VERIFY, &ri, &why), NVMSG_E_CORRUPT);
+	ASSERT_TRUE(strcmp(why, "empty message") == 0);
+	put(0, 0, 1, 0, 1);
+	ASSERT_EQ(rd(0, NV_REC_BOUNDS, &ri, &why), NVMSG_E_CORRUPT);
+	ASSERT_TRUE(strcmp(why, "sequence number 0") == 0);
+	/* the maximum seq/producer values */
+	memset(ring, 0, sizeof(ring));
+	put(0, UINT64_MAX, 1, 0, 0xffff);
 	ASSERT_OK(rd(0, NV_REC_VERIFY, &ri, &why));
 	ASSERT_U64_EQ(ri.seq, UINT64_MAX);
 	ASSERT_EQ(ri.producer, 0xffff);
-	ASSERT_EQ(ri.size, 32);
+	ASSERT_EQ(ri.size, 64);
 	/* a pad record filling to the ring end; its payload is not covered */
 	struct nv_rec_hdr *r = at(base + 1024);
 	nv_rec_seal(r, base + 1024, 0, RING - 1024 - 32, NV_REC_PAD, 3);

@@ -238,7 +238,7 @@ test_sequence_and_producer(void)
 	nv_scan_ring(ring, RING, PROD, w.msgs[k], &s);
 	ASSERT_EQ(s.end, w.msgs[k]);
 	ASSERT_EQ(s.records, 0);
-	ASSERT_TRUE(strcmp(s.stop, "sequence not increasing") == 0);
+	ASSERT_TRUE(strcmp(s.stop, "sequence number 0") == 0);
 	/* a gap upwards is not a reason to stop (recovery continues the
 	 * sequence after the largest one) */
 	reseal(w.msgs[k], seq + 1000, PROD);
@@ -277,7 +277,8 @@ test_one_lap(void)
 	while (w.tail - start < RING) {
 		uint64_t left = RING - (w.tail - start);
 		uint64_t room = RING - (w.tail & (RING - 1));
-		uint32_t len = 64;
+		/* 64-byte records tile the lap: no empty filler record */
+		uint32_t len = 32;
 		if (left < nv_rec_size(len) || room < nv_rec_size(len))
 			len = (uint32_t)((left < room ? left : room) -
 					 NV_REC_HDR);
@@ -291,26 +292,28 @@ test_one_lap(void)
 
 	/*
 	 * A hostile ring that leads the scan round again: record A (seq 1,
-	 * empty) at offset 64, record B (seq 2) filling to the ring end,
-	 * then record C (seq 3) at offset 0 of the next lap, 96 bytes long,
-	 * whose payload carries a copy of A's header, so A still reads as
-	 * valid while C overlaps it.  C would take the scan past one lap.
+	 * one byte, 64 bytes in all) at offset 64, record B (seq 2) filling
+	 * to the ring end, then record C (seq 3) at offset 0 of the next lap,
+	 * 128 bytes long, whose payload carries a copy of A, so A still
+	 * reads as valid while C overlaps it.  C would take the scan past
+	 * one lap.
 	 */
 	memset(ring, 0, sizeof(ring));
 	start = 9 * (uint64_t)RING + 64;
 	struct nv_rec_hdr *a = at(start);
-	nv_rec_seal(a, start, 1, 0, NV_REC_MSG, PROD);
-	unsigned char acopy[NV_REC_HDR];
+	memset(a + 1, 0x5a, 32);
+	nv_rec_seal(a, start, 1, 1, NV_REC_MSG, PROD);
+	unsigned char acopy[64];
 	memcpy(acopy, a, sizeof(acopy));
-	uint64_t bpos = start + 32;
-	nv_rec_seal(at(bpos), bpos, 2, RING - 96 - NV_REC_HDR, NV_REC_MSG,
+	uint64_t bpos = start + 64;
+	nv_rec_seal(at(bpos), bpos, 2, RING - 128 - NV_REC_HDR, NV_REC_MSG,
 		    PROD);
 	uint64_t cpos = start - 64 + RING;
 	struct nv_rec_hdr *c = at(cpos);
 	unsigned char *cpay = (unsigned char *)(c + 1);
-	memset(cpay, 0, 64);
+	memset(cpay, 0, 96);
 	memcpy(cpay + 32, acopy, sizeof(acopy)); /* lands on A's bytes */
-	nv_rec_seal(c, cpos, 3, 64, NV_REC_MSG, PROD);
+	nv_rec_seal(c, cpos, 3, 96, NV_REC_MSG, PROD);
 	ASSERT_TRUE(memcmp(a, acopy, sizeof(acopy)) == 0);
 	nv_scan_ring(ring, RING, PROD, start, &s);
 	ASSERT_EQ(s.records, 2);
