@@ -129,6 +129,22 @@ fail:
 	return rc;
 }
 
+/* write_zeros -- allocate LEN bytes where fallocate is not supported */
+static int
+write_zeros(int fd, size_t len)
+{
+	static const char zero[65536];
+
+	for (size_t off = 0; off < len;) {
+		size_t n = len - off < sizeof(zero) ? len - off : sizeof(zero);
+		ssize_t w = pwrite(fd, zero, n, (off_t)off);
+		if (w <= 0)
+			return w < 0 ? errno : EIO;
+		off += (size_t)w;
+	}
+	return 0;
+}
+
 int
 nv_region_create(struct nv_region *r, const char *path, size_t len,
 		 mode_t mode, int tier)
@@ -156,7 +172,7 @@ nv_region_create(struct nv_region *r, const char *path, size_t len,
 	}
 	rc = posix_fallocate(r->fd, 0, (off_t)len);
 	if (rc == EOPNOTSUPP || rc == EINVAL)
-		rc = ftruncate(r->fd, (off_t)len) ? errno : 0;
+		rc = write_zeros(r->fd, len);
 	if (rc) {
 		rc = nv_err(-rc, "%s: cannot allocate %zu bytes: %s", path,
 			    len, strerror(rc));
@@ -275,10 +291,22 @@ nv_region_read(struct nv_region *r, void *buf, size_t len)
 int
 nv_region_map(struct nv_region *r, size_t len, int tier)
 {
+	struct stat st;
+
 	if (len > r->size)
 		return nv_err(NVMSG_E_CORRUPT,
 			      "%s: file has %llu bytes, its header says %zu",
 			      r->path, (unsigned long long)r->size, len);
+	/* nvmsg allocates every byte at creation: holes mean a file made or
+	 * extended by someone else, and a hole that cannot be filled on
+	 * first touch would raise SIGBUS (docs/TESTING.md, hostile input) */
+	if (fstat(r->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_blocks * 512 < len)
+		return nv_err(NVMSG_E_CORRUPT,
+			      "%s: sparse file: %llu of %zu bytes allocated "
+			      "(a channel is allocated in full when created)",
+			      r->path, (unsigned long long)st.st_blocks * 512,
+			      len);
 	return nv_tier_map(&r->map, r->fd, len, tier, r->writable, r->path);
 }
 

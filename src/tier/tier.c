@@ -46,15 +46,15 @@ nv_pp_name(enum nv_pp pp)
 	return "unknown";
 }
 
-/* prefault -- touch every page so the hot path takes no page fault */
+/* prefault -- fault every page in now so the hot path takes no page
+ * fault.  madvise reports a page it cannot populate as an error; touching
+ * by hand is only the fallback for kernels without MADV_POPULATE_* */
 static void
 prefault(struct nv_map *m)
 {
 #ifdef MADV_POPULATE_WRITE
-	if (m->writable &&
-	    madvise(m->base, m->len, MADV_POPULATE_WRITE) == 0)
-		return;
-	if (!m->writable && madvise(m->base, m->len, MADV_POPULATE_READ) == 0)
+	int adv = m->writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;
+	if (madvise(m->base, m->len, adv) == 0 || errno != EINVAL)
 		return;
 #endif
 	volatile const unsigned char *p = m->base;
