@@ -141,8 +141,13 @@ nvb_run_case(const struct nvb_case *c, const struct nvb_opts *o,
 		snprintf(r->note, sizeof(r->note), "%s: the run failed (see "
 						   "the messages above)",
 			 s->name);
-	else
+	else if (r->note[0]) { /* the driver's, then the transport's */
+		char tmp[sizeof(r->note)];
+		snprintf(tmp, sizeof(tmp), "%.150s; %.100s", r->note, e.note);
+		snprintf(r->note, sizeof(r->note), "%s", tmp);
+	} else {
 		snprintf(r->note, sizeof(r->note), "%s", e.note);
+	}
 	return rc;
 }
 

@@ -44,6 +44,7 @@ extern const int nvb_nsystems;
 struct nvb_rep {
 	int ok;
 	double floor_before, floor_after; /* one-way p50 ns of the probes */
+	double foreign;   /* CPU share other processes used during the run */
 	int tries;
 	struct nvb_result r;
 };
@@ -76,6 +77,7 @@ struct nvb_opts {
 	int force;
 	int rounds;
 	int tries;
+	int tries_given;
 	double disagree;      /* probes disagree above this fraction */
 	double rate;          /* offered rate, msgs/s */
 	const char *cases;    /* comma-separated patterns, NULL: all */
@@ -100,6 +102,7 @@ struct nvb_machine {
 	int busy;             /* the run should not be trusted */
 	char busy_why[256];
 	double floor_spread;  /* of the three start probes */
+	double foreign;       /* CPU share other processes used, whole run */
 	char started[32];     /* UTC */
 	double elapsed_s;
 	char peers[512];      /* versions of the servers */
@@ -121,6 +124,18 @@ int nvb_peer_missing(const struct nvb_system *s, char *why, size_t len);
 /* machine.c */
 void nvb_machine_info(struct nvb_machine *mc);
 double nvb_load1(void);
+
+/* struct nvb_cpu -- CPU time at one moment: the whole machine's busy time
+ * (/proc/stat, steal included) and ours (this process and its waited
+ * descendants), seconds */
+struct nvb_cpu {
+	double wall, busy, ours;
+};
+void nvb_cpu_sample(struct nvb_cpu *s);
+/* nvb_foreign -- the share of the machine's CPU capacity that other
+ * processes (or the host, as steal) used between A and B, 0..1 */
+double nvb_foreign(const struct nvb_cpu *a, const struct nvb_cpu *b);
+#define NVB_FOREIGN_MAX 0.10 /* above this a run is not trusted */
 
 /* run.c */
 int nvb_run(const struct nvb_opts *o, struct nvb_machine *mc,

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +26,47 @@ nvb_load1(void)
 		fclose(f);
 	}
 	return l;
+}
+
+void
+nvb_cpu_sample(struct nvb_cpu *s)
+{
+	unsigned long long v[8] = {0};
+	struct rusage self, kids;
+	double hz = (double)sysconf(_SC_CLK_TCK);
+	FILE *f = fopen("/proc/stat", "r");
+
+	memset(s, 0, sizeof(*s));
+	s->wall = (double)nvb_now_ns() / 1e9;
+	if (f) {
+		/* cpu user nice system idle iowait irq softirq steal */
+		if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+			   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+			   &v[7]) == 8)
+			s->busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] +
+					   v[7]) /
+				  (hz > 0 ? hz : 100);
+		fclose(f);
+	}
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &kids);
+#define SECS(tv) ((double)(tv).tv_sec + (double)(tv).tv_usec / 1e6)
+	s->ours = SECS(self.ru_utime) + SECS(self.ru_stime) +
+		  SECS(kids.ru_utime) + SECS(kids.ru_stime);
+#undef SECS
+}
+
+double
+nvb_foreign(const struct nvb_cpu *a, const struct nvb_cpu *b)
+{
+	double cap = (b->wall - a->wall) * nvb_ncpus();
+	double other = (b->busy - a->busy) - (b->ours - a->ours);
+
+	if (cap <= 0)
+		return 0;
+	if (other < 0)
+		other = 0;
+	return other / cap > 1 ? 1 : other / cap;
 }
 
 /* has_flag -- FLAG is a whole word in the flags line */

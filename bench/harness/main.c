@@ -49,7 +49,8 @@ help(void)
 	      "and every ratio uses the floor probed around its case.\n\n"
 	      "Options:\n"
 	      "  --quick        smoke counts (every case still produces "
-	      "numbers); one round\n"
+	      "numbers); one round,\n"
+	      "                 one try\n"
 	      "  --cases LIST   comma-separated patterns over case ids "
 	      "MEASURE/SIZE/SYSTEM\n"
 	      "                 (fnmatch), or a measure or system name: "
@@ -60,7 +61,9 @@ help(void)
 	      "  --plot FILE    latency-percentile plot (PNG, gnuplot)\n"
 	      "  --rounds N     interleaved rounds (default 3; quick 1)\n"
 	      "  --tries N      runs of a case whose floor probes disagree "
-	      "(default 3)\n"
+	      "or during which\n"
+	      "                 other processes were busy (default 3; "
+	      "quick 1)\n"
 	      "  --rate MSGS    offered rate of the fixed-rate latency "
 	      "cases (default 2000)\n"
 	      "  --force        measure even when the machine is busy "
@@ -105,6 +108,8 @@ set_params(struct nvb_opts *o, int rounds_given)
 		o->probe_seconds = 0.02;
 		if (!rounds_given)
 			o->rounds = 1;
+		if (!o->tries_given) /* a smoke run does not retry */
+			o->tries = 1;
 	} else {
 		o->probe_count = 1000000;
 		o->pp = (struct nvb_params){1000000, 1.0, 0, 10000};
@@ -197,6 +202,7 @@ main(int argc, char **argv)
 			if (parse_num("--tries", optarg, 1, 20, &v))
 				return 2;
 			o.tries = (int)v;
+			o.tries_given = 1;
 			break;
 		case 'R':
 			if (parse_num("--rate", optarg, 1, 1e6, &v))

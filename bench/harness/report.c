@@ -110,6 +110,10 @@ nvb_aggregate(struct nvb_case *cases, int n)
 					    r->fsyncs;
 		}
 		snprintf(a->note, sizeof(a->note), "%s", use[0]->r.note);
+		for (int j = 0; j < k; j++) /* an overloaded run is said */
+			if (strstr(use[j]->r.note, "OVERLOADED"))
+				snprintf(a->note, sizeof(a->note), "%s",
+					 use[j]->r.note);
 	}
 }
 
@@ -315,7 +319,9 @@ static const char *const peer_names[] = {"ring",  "ring-inline", "pipe",
 static void
 fmt_ns(double ns, char *buf, size_t len)
 {
-	if (ns >= 1e6)
+	if (ns >= (double)UINT32_MAX) /* samples are capped there */
+		snprintf(buf, len, "> 4.29 s");
+	else if (ns >= 1e6)
 		snprintf(buf, len, "%.2f ms", ns / 1e6);
 	else if (ns >= 1e4)
 		snprintf(buf, len, "%.1f us", ns / 1e3);
@@ -384,8 +390,16 @@ floor_cell(const struct nvb_case *c, char *buf, size_t len)
 		if (b > hi)
 			hi = b;
 	}
-	snprintf(buf, len, "%.0f (%.0f-%.0f)%s", c->floor, lo, hi,
-		 c->unstable ? " unstable" : "");
+	double busy = 0;
+	for (int j = 0; j < c->nreps; j++)
+		if ((c->reps[j].ok || c->unstable) &&
+		    c->reps[j].foreign > busy)
+			busy = c->reps[j].foreign;
+	char b[40] = "";
+	if (busy > NVB_FOREIGN_MAX)
+		snprintf(b, sizeof(b), " busy %.0f%%", busy * 100);
+	snprintf(buf, len, "%.0f (%.0f-%.0f)%s%s", c->floor, lo, hi,
+		 c->unstable ? " unstable" : "", b);
 }
 
 static void
@@ -449,6 +463,10 @@ lat_table(FILE *f, struct nvb_case *cs, int n, enum nvb_measure m,
 				 c->sys->consumer, c->agg.sleeps_per_msg);
 		else
 			snprintf(co, sizeof(co), "%s", c->sys->consumer);
+		if (strstr(c->agg.note, "OVERLOADED")) {
+			size_t k = strlen(co);
+			snprintf(co + k, sizeof(co) - k, "; OVERLOADED");
+		}
 		fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |",
 			c->sys->label, co, du, a, b, d, e, fl, r);
 		for (int p = 0; p < NPEERS; p++) {
@@ -572,9 +590,10 @@ nvb_report_md(FILE *f, const struct nvb_opts *o,
 		o->rounds, (unsigned long long)o->probe_count, o->tries,
 		o->disagree * 100);
 	fprintf(f, "- load average (1 min): %.2f at start, %.2f at end; "
-		   "start probes spread %.0f%%; run took %.0f s\n",
+		   "start probes spread %.0f%%; other processes used %.0f%% "
+		   "of the CPUs during the run; run took %.0f s\n",
 		mc->load1_start, mc->load1_end, mc->floor_spread * 100,
-		mc->elapsed_s);
+		mc->foreign * 100, mc->elapsed_s);
 	fprintf(f, "- producers pinned to CPU 0, consumers to CPU 1; servers "
 		   "float; offered rate %.0f msgs/s; ratios use the floor "
 		   "probed around the same case\n",
@@ -714,11 +733,12 @@ nvb_report_json(const char *file, const struct nvb_opts *o,
 		   "\"probe_round_trips\": %llu, \"disagree\": %.3g, "
 		   "\"rate_msgs_per_s\": %.0f, \"elapsed_s\": %.1f, "
 		   "\"load1_start\": %.2f, \"load1_end\": %.2f, "
-		   "\"start_floor_spread\": %.3f, \"busy\": %s, \"busy_why\": ",
+		   "\"start_floor_spread\": %.3f, \"foreign_cpu\": %.3f, "
+		   "\"busy\": %s, \"busy_why\": ",
 		o->quick ? "true" : "false", o->rounds, o->tries,
 		(unsigned long long)o->probe_count, o->disagree, o->rate,
 		mc->elapsed_s, mc->load1_start, mc->load1_end,
-		mc->floor_spread, mc->busy ? "true" : "false");
+		mc->floor_spread, mc->foreign, mc->busy ? "true" : "false");
 	jstr(f, mc->busy_why);
 	fputs("},\n  \"floor\": ", f);
 	struct nvb_result fr;
@@ -770,9 +790,9 @@ nvb_report_json(const char *file, const struct nvb_opts *o,
 		for (int j = 0; j < c->nreps; j++) {
 			const struct nvb_rep *r = &c->reps[j];
 			fprintf(f, "%s{\"accepted\": %s, \"tries\": %d, "
-				   "\"floor_before_ns\": ",
+				   "\"foreign_cpu\": %.3f, \"floor_before_ns\": ",
 				j ? ", " : "", r->ok ? "true" : "false",
-				r->tries);
+				r->tries, r->foreign);
 			jnum(f, r->floor_before);
 			fputs(", \"floor_after_ns\": ", f);
 			jnum(f, r->floor_after);

@@ -314,11 +314,20 @@ rate_producer(void *arg)
 		return -1;
 	double interval = 1e9 / c->pa->rate;
 	uint64_t start = nvb_now_ns() + 1000000;
-	uint64_t total = c->pa->count + c->pa->warm;
-	for (uint64_t k = 0; k < total; k++) {
+	uint64_t total = c->pa->count + c->pa->warm, k;
+	/* a system slower than the offered rate falls behind without end:
+	 * stop sending one schedule length (at least 1 s) after the last
+	 * intended time; the report says how many were sent */
+	double span = (double)total * interval;
+	uint64_t stop = start + (uint64_t)(span * 2 > span + 1e9 ? span * 2
+								 : span + 1e9);
+	for (k = 0; k < total; k++) {
 		uint64_t intended = start + (uint64_t)((double)k * interval);
-		while (nvb_now_ns() < intended)
+		uint64_t now;
+		while ((now = nvb_now_ns()) < intended)
 			nvb_relax();
+		if (now > stop)
+			break;
 		h->t_ns = intended; /* not the actual send time */
 		h->seq = k;
 		h->flags = 0;
@@ -328,7 +337,8 @@ rate_producer(void *arg)
 	h->flags = NVB_END;
 	if ((rc = c->tp->send(tx, m, e->size, 0)) < 0)
 		return bad(c, "send end", rc);
-	c->sh->sent[0] = total + 1;
+	c->sh->sent[0] = k + 1;
+	c->sh->sent[1] = total; /* offered */
 	wait_consumers(c->sh, 1);
 	c->tp->tx_close(tx);
 	free(m);
@@ -403,6 +413,13 @@ nvb_rate(const struct nvb_tp *tp, struct nvb_env *e,
 	if (rc == 0 && !atomic_load(&sh->gate.failed) && sh->n > 0) {
 		nvb_summarise(sh->samples, sh->n, r);
 		r->acks = sh->sent[0];
+		if (sh->sent[0] < sh->sent[1] + 1)
+			snprintf(r->note, sizeof(r->note),
+				 "OVERLOADED: slower than the offered rate, "
+				 "sent %llu of %llu messages in twice the "
+				 "schedule",
+				 (unsigned long long)sh->sent[0] - 1,
+				 (unsigned long long)sh->sent[1]);
 		r->sleeps_per_msg = sh->cons[0].all
 			? (double)sh->cons[0].sleeps / (double)sh->cons[0].all
 			: 0;
