@@ -16,6 +16,7 @@
 #   pc_first=A,B        run: first message number of producers 0 and 1
 #   pc_count=N          run: messages per producer
 #   pc_seed=S           run: seeds of the producers and the consumer
+#   pc_pause=MS         run: the consumer sleeps MS after each ack
 # Lines for the host start with "PC " (ours) or are pc_guest's protocol
 # lines (SENT, GOT, ...; see pc_guest.c).
 export PATH=/bin:/sbin
@@ -49,6 +50,7 @@ SETUP=$(param pc_setup)
 FIRST=$(param pc_first)
 COUNT=$(param pc_count)
 SEED=$(param pc_seed)
+PAUSE=$(param pc_pause)
 DIR=/mnt/pc
 NAME=ch
 CONSUMER=c0
@@ -93,12 +95,18 @@ dax_dev() {
 	done | head -n1
 }
 
-# consoles N -- the virtio consoles hvc0..hvcN are there
-consoles() {
-	quiet modprobe virtio_pci
-	quiet modprobe virtio_console
-	wait_for -e /sys/class/virtio-ports/vport0p$1
-	wait_for -c /dev/hvc$1
+# ports N -- the PCI serial ports ttyS1..ttyS(N+1) are registered (their
+# driver is built in, but probes them while /init already runs)
+ports() {
+	for t in $(seq 1 $(($1 + 1))); do
+		wait_for -e /sys/class/tty/ttyS$t/type
+		i=0
+		until [ "$(cat /sys/class/tty/ttyS$t/type)" != 0 ]; do
+			i=$((i + 1))
+			[ $i -lt 400 ] || die "no serial port ttyS$t after 20 s"
+			sleep 0.05
+		done
+	done
 }
 
 mkdir -p $DIR
@@ -169,16 +177,16 @@ run)
 	if [ "$SETUP" = 1 ]; then
 		pc_guest create $DIR $NAME $TIER $CONSUMER || die "create"
 	fi
-	# each process writes to its own virtio console (hvc0: the
-	# consumer, hvc1+P: producer P), so that its tcdrain waits for its
-	# own lines only
-	consoles $(echo "$FIRST" | tr ',' '\n' | wc -l)
+	# each process writes to its own serial port (ttyS1: the consumer,
+	# ttyS2+P: producer P), so that its tcdrain waits for its own lines
+	ports $(echo "$FIRST" | tr ',' '\n' | wc -l)
 	say "READY uptime=$(cut -d' ' -f1 /proc/uptime)"
-	pc_guest consume $DIR $NAME $CONSUMER "$SEED" >/dev/hvc0 2>&1 &
+	pc_guest consume $DIR $NAME $CONSUMER "$SEED" ${PAUSE:-0} \
+		>/dev/ttyS1 2>&1 &
 	p=0
 	for first in $(echo "$FIRST" | tr ',' ' '); do
 		pc_guest produce $DIR $NAME $p "$first" "$COUNT" \
-			$((SEED + p + 1)) >/dev/hvc$((p + 1)) 2>&1 &
+			$((SEED + p + 1)) >/dev/ttyS$((p + 2)) 2>&1 &
 		p=$((p + 1))
 	done
 	# the host pulls the plug long before this returns
@@ -186,9 +194,9 @@ run)
 	die "the workload ended"
 	;;
 verify)
-	consoles 0
+	ports 0
 	say "READY uptime=$(cut -d' ' -f1 /proc/uptime)"
-	pc_guest verify $DIR $NAME $CONSUMER >/dev/hvc0 2>&1 || die "verify"
+	pc_guest verify $DIR $NAME $CONSUMER >/dev/ttyS1 2>&1 || die "verify"
 	halt
 	;;
 *)

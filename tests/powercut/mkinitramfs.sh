@@ -77,7 +77,7 @@ chmod 755 "$root/init"
 # modprobe against the extracted tree; -C an empty directory so that the
 # host's modprobe.d (ndctl ships an "install libnvdimm" rule) plays no part
 want="nfit nd_pmem nd_btt dax_pmem device_dax ext4 crc32c_generic
-      crc32c-intel virtio_pci virtio_blk virtio_console"
+      crc32c-intel virtio_pci virtio_blk"
 empty=$out/modprobe.d.empty
 mkdir -p "$empty"
 mods=$root/lib/modules/$kv

@@ -29,9 +29,11 @@
  * Why the host may trust what it saw: a SENT line is written only after
  * the send returned, so every SENT the host saw names a durable message.
  * The other direction needs care, because a line written to the console
- * sits in the guest's UART buffer for a while and dies with the guest.
+ * sits in the guest's tty buffer for a while and dies with the guest.
  * So two waits (tcdrain: until the UART has handed every byte to QEMU,
- * which writes it into the host's pipe, where it survives the kill):
+ * which writes it into a file on the host, where it survives the kill;
+ * each process has a serial port of its own, so that it waits for its
+ * own lines only):
  *   - the consumer drains its GOT lines before nvmsg_ack, so an ack that
  *     became durable never covers a message whose GOT the host lacks: the
  *     consumer's resume point after the cut is at most the last GOT seen;
@@ -48,7 +50,7 @@
  * Usage:
  *   pc_guest create DIR NAME TIER CONSUMER
  *   pc_guest produce DIR NAME ID FIRST COUNT SEED
- *   pc_guest consume DIR NAME CONSUMER SEED
+ *   pc_guest consume DIR NAME CONSUMER SEED [PAUSE_MS]
  *   pc_guest verify DIR NAME CONSUMER
  * Exit status 0, or 1 after a BAD line.
  */
@@ -311,9 +313,12 @@ view_one(struct nvmsg_consumer *c, int64_t timeout_ns, unsigned *prod,
 }
 
 /* cmd_consume -- view batches of 1..PC_BATCH_MAX messages, ack each batch
- * with one nvmsg_ack; runs until the power cut (or a failure: exit 1) */
+ * with one nvmsg_ack, then sleep PAUSE_MS (a slow consumer keeps messages
+ * unacked when the power goes); runs until the power cut (or a failure:
+ * exit 1) */
 static _Noreturn void
-cmd_consume(const char *dir, const char *name, const char *consumer)
+cmd_consume(const char *dir, const char *name, const char *consumer,
+	    unsigned pause_ms)
 {
 	struct nvmsg_consumer *c = NULL;
 	unsigned prod[PC_BATCH_MAX];
@@ -338,6 +343,8 @@ cmd_consume(const char *dir, const char *name, const char *consumer)
 			bad("nvmsg_ack", rc);
 		for (unsigned k = 0; k < n; k++)
 			say("ACK %u %" PRIu64, prod[k], num[k]);
+		if (pause_ms)
+			usleep(pause_ms * 1000u);
 	}
 }
 
@@ -434,16 +441,18 @@ main(int argc, char **argv)
 				   arg_u64(argv[5], "first"),
 				   arg_u64(argv[6], "count"));
 	}
-	if (!strcmp(mode, "consume") && argc == 6) {
+	if (!strcmp(mode, "consume") && (argc == 6 || argc == 7)) {
 		rnd_state = arg_u64(argv[5], "seed") | 1;
-		cmd_consume(argv[2], argv[3], argv[4]);
+		cmd_consume(argv[2], argv[3], argv[4],
+			    argc == 7 ? (unsigned)arg_u64(argv[6], "pause")
+				      : 0);
 	}
 	if (!strcmp(mode, "verify") && argc == 5)
 		return cmd_verify(argv[2], argv[3], argv[4]);
 	fprintf(stderr,
 		"usage: pc_guest create DIR NAME TIER CONSUMER\n"
 		"       pc_guest produce DIR NAME ID FIRST COUNT SEED\n"
-		"       pc_guest consume DIR NAME CONSUMER SEED\n"
+		"       pc_guest consume DIR NAME CONSUMER SEED [PAUSE_MS]\n"
 		"       pc_guest verify DIR NAME CONSUMER\n");
 	return 2;
 }

@@ -14,7 +14,7 @@ survives), booted again on the same NVDIMM, and checked.
 One cut:
   1. run boot: the guest's /init (guest-init.sh) starts pc_guest: one
      consumer and two producers on the channel; every line they print
-     reaches us through the serial console (protocol: pc_guest.c);
+     reaches us through a serial port of its own (protocol: pc_guest.c);
   2. after a random number of SENT lines (a few hundred), and a random
      delay, SIGKILL to QEMU: the power cut;
   3. verify boot on the same backing files: check, repair, check, drain
@@ -63,9 +63,9 @@ def log(msg=""):
 
 class Boot:
     """One QEMU process and what its guest printed: the serial console
-    (QEMU's stdout, a pipe) and, on run boots, one virtio console per
-    workload process, which QEMU writes into files (STREAMS).  Lines are
-    timestamped into one log file."""
+    (QEMU's stdout, a pipe) and one serial port per workload process,
+    which QEMU writes into files (STREAMS).  Lines are timestamped into
+    one log file."""
 
     def __init__(self, argv, logpath, streams=(), echo=False):
         self.t0 = time.monotonic()
@@ -326,14 +326,15 @@ class Rig:
                     "-device", "nvdimm,id=nvdimm0,memdev=nv0" + label]
         if "disk" in files:
             dev += ["-drive", "file=%s,if=virtio,format=raw" % files["disk"]]
-        if streams:
-            # one virtio console (hvcN in the guest) per workload process:
-            # each drains its own tty (tcdrain), so none waits for the
-            # others' output; QEMU writes each into a file
-            dev += ["-device", "virtio-serial-pci,id=vser"]
-            for i, path in enumerate(streams):
-                dev += ["-chardev", "file,id=hvc%d,path=%s" % (i, path),
-                        "-device", "virtconsole,chardev=hvc%d" % i]
+        for i, path in enumerate(streams):
+            # one serial port (a PCI 16550: ttyS1.. in the guest) per
+            # workload process: each drains its own (tcdrain), so none
+            # waits for the others' output.  QEMU's UART hands each byte
+            # to the chardev, a file here, before the guest sees the
+            # transmitter empty.  (virtio consoles were tried: a port
+            # opened early in the guest silently drops what is written.)
+            dev += ["-chardev", "file,id=s%d,path=%s" % (i, path),
+                    "-device", "pci-serial,chardev=s%d" % i]
         append = "console=ttyS0 panic=-1 quiet pc_mode=%s pc_store=%s %s" % (
             mode, store, extra)
         return ["qemu-system-x86_64", *cpu,
@@ -354,8 +355,9 @@ class Rig:
         (Obs, info) or raises RuntimeError."""
         target = self.rng.randint(self.a.min_sends, self.a.max_sends)
         delay = self.rng.uniform(0, self.a.max_delay)
-        extra = "pc_setup=%d pc_first=%s pc_count=%d pc_seed=%d" % (
-            setup, ",".join(map(str, firsts)), self.a.count, seed)
+        extra = "pc_setup=%d pc_first=%s pc_count=%d pc_seed=%d pc_pause=%d" \
+            % (setup, ",".join(map(str, firsts)), self.a.count, seed,
+               self.a.consumer_pause_ms)
         streams = [os.path.join(self.logs, "%s-%s.out" % (tag, who))
                    for who in ["consumer"] + ["producer%d" % p
                                               for p in range(PRODUCERS)]]
@@ -369,9 +371,11 @@ class Rig:
             o.feed(line)
             if o.bad:
                 break
+            unacked = o.nsent() - sum(map(len, o.acks.values()))
             if cut_at is None and ((o.nsent() >= target and
                                     min(map(len, o.sent.values())) >=
-                                    self.a.min_each) or
+                                    self.a.min_each and
+                                    unacked >= self.a.min_unacked) or
                                    len(o.done) == PRODUCERS):
                 cut_at = time.monotonic() + delay
                 deadline = cut_at
@@ -691,6 +695,10 @@ def main():
     ap.add_argument("--max-sends", type=int, default=900)
     ap.add_argument("--min-each", type=int, default=50,
                     help="sends seen of every producer before a cut")
+    ap.add_argument("--min-unacked", type=int, default=0,
+                    help="sends seen but not acked before a cut")
+    ap.add_argument("--consumer-pause-ms", type=int, default=0,
+                    help="the consumer sleeps this long after each ack")
     ap.add_argument("--max-delay", type=float, default=0.25,
                     help="seconds of random delay after the target")
     ap.add_argument("--count", type=int, default=1000000,
