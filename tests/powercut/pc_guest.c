@@ -3,7 +3,7 @@
  * pc_guest.c -- the workload that runs inside the power-cut guest.
  *
  * The host (powercut.py) boots a QEMU guest whose /init runs this program,
- * reads the serial console, kills QEMU at a random moment (the power cut),
+ * reads its serial ports, kills QEMU at a random moment (the power cut),
  * boots again on the same NVDIMM and runs `verify`.  Everything the host
  * learns comes from the lines below, one write(2) each, so lines of
  * different processes never mix:
