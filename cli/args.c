@@ -135,7 +135,7 @@ int
 cli_parse_unsigned(const struct cli_cmd *cmd, const char *opt, const char *s,
 		   unsigned min, unsigned max, unsigned *out)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	int rc = cli_parse_u64(cmd, opt, s, min, max, &v);
 
 	if (rc == 0)
@@ -189,7 +189,7 @@ int
 cli_parse_timeout(const struct cli_cmd *cmd, const char *opt, const char *s,
 		  int64_t *ns)
 {
-	uint64_t ms;
+	uint64_t ms = 0;
 	int rc = cli_parse_u64(cmd, opt, s, 0, INT64_MAX / 1000000, &ms);
 
 	if (rc == 0)

@@ -75,6 +75,9 @@
 #include "../base/atomic.h"
 #include "../base/compiler.h"
 
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "the format is little-endian and written with native stores");
+
 #define NV_FORMAT_VERSION 1u
 #define NV_DATA_MAGIC "NVMSGCH"
 #define NV_CUR_MAGIC "NVMSGCU"

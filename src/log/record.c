@@ -21,10 +21,14 @@ void
 nv_rec_seal(struct nv_rec_hdr *r, uint64_t pos, uint64_t seq, uint32_t len,
 	    uint16_t type, uint16_t producer)
 {
+	/* len, type and producer as ONE 8-byte store: the checksum's load
+	 * of bytes 24..31 right after can then be forwarded from the store
+	 * buffer instead of waiting for three narrow stores to reach L1
+	 * (measured: the checksum was 37% of a volatile producer's time) */
+	uint64_t w = (uint64_t)len | (uint64_t)type << 32 |
+		     (uint64_t)producer << 48;
 	r->seq = seq;
-	r->len = len;
-	r->type = type;
-	r->producer = producer;
+	memcpy(&r->len, &w, sizeof(w));
 	r->check = nv_checksum((const unsigned char *)r + COVER_OFF,
 			       COVER_HDR + (type == NV_REC_MSG ? len : 0), pos);
 	/* ordering among these plain stores is irrelevant: the record is
