@@ -279,8 +279,9 @@ NVMSG_API size_t nvmsg_producer_max_msg(const struct nvmsg_producer *p);
  * was opened (0 if none).  Every sequence number up to it was committed
  * (and is or was delivered); none after it was.  A producer restarted on
  * the same slot id resends exactly the messages after it; the next
- * message it sends carries a sequence number greater than any handed out
- * before (gaps are possible, reuse is not).
+ * message it sends carries sequence number committed + 1, so a slot's
+ * sequence numbers stay contiguous across crashes (a number handed to a
+ * message that never committed is handed out again).
  */
 NVMSG_API uint64_t nvmsg_producer_committed(const struct nvmsg_producer *p);
 

@@ -564,11 +564,13 @@ recover_ring(struct nvmsg_producer *p)
 			      (unsigned long long)floor);
 	/* which sequence numbers committed: the newest whole descriptor
 	 * whose batch is whole (end_pos within the whole records), else the
-	 * batch before it; never reuse a number any descriptor handed out */
+	 * batch before it.  Numbers after it never committed (torn records
+	 * are cut below), so the next message takes committed + 1: a
+	 * producer's sequence numbers stay contiguous across crashes */
 	struct nv_desc d[2];
 	int ok[2] = {nv_desc_read(p->slot, p->id, 0, &d[0]),
 		     nv_desc_read(p->slot, p->id, 1, &d[1])};
-	uint64_t committed = s.last_seq, seq = s.last_seq + 1;
+	uint64_t committed = s.last_seq;
 	int newest = ok[0] && ok[1] ? (d[1].end_seq > d[0].end_seq)
 				    : ok[1] ? 1 : 0;
 	if (ok[newest]) {
@@ -576,12 +578,9 @@ recover_ring(struct nvmsg_producer *p)
 		uint64_t c = n->end_pos <= s.end ? n->end_seq : n->first_seq;
 		if (c > 0 && c - 1 > committed)
 			committed = c - 1;
-		if (n->end_seq > seq)
-			seq = n->end_seq;
 		p->didx = (unsigned)newest ^ 1;
 	}
-	if (seq == 0)
-		seq = 1;
+	uint64_t seq = committed + 1;
 	p->next_seq = seq;
 	p->committed = committed;
 	p->tail = s.end;

@@ -219,6 +219,16 @@ check_recovered(void)
 				  (unsigned long long)W.sent_ok[i],
 				  (unsigned long long)W.attempted[i]);
 		nvmsg_producer_close(&p);
+		/* a second recovery says the same (it once did not) */
+		if (nvmsg_producer_open(dir_img, "ch", (int)i, &p) == 0) {
+			if (nvmsg_producer_committed(p) != committed[i])
+				violation("producer %u: committed %llu after "
+					  "a second open, %llu after the first",
+					  i, (unsigned long long)
+					  nvmsg_producer_committed(p),
+					  (unsigned long long)committed[i]);
+			nvmsg_producer_close(&p);
+		}
 	}
 	/* after recovery the channel checks clean */
 	rc = nvmsg_channel_check(dir_img, "ch", &ck);
