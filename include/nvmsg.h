@@ -17,6 +17,12 @@
  * The *tier* is chosen when the channel is created and asked of the kernel at
  * every map (see enum nvmsg_tier).  It is never downgraded silently.
  *
+ * On a device dax, the administrator makes DIR/NAME.nvmsg (and each
+ * DIR/NAME.CONSUMER.nvcur) a symlink to a /dev/daxX.Y namespace created
+ * with a 4 KiB alignment and large enough; creation and registration then
+ * initialise the device in place (pmem tier only), and nvmsg_channel_create
+ * refuses (-EEXIST) a device that already holds a channel.
+ *
  * Guarantees (docs/CONCURRENCY.md has the proof obligations):
  *   - a message whose nvmsg_send() (or nvmsg_producer_flush()) returned 0 is
  *     durable on the channel's tier and will be delivered to every consumer

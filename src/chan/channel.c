@@ -94,6 +94,24 @@ nvmsg_channel_create(const char *dir, const char *name,
 	int dax = nv_region_is_devdax(path);
 	if (!dax && access(path, F_OK) == 0)
 		return nv_err(-EEXIST, "%s: channel already exists", path);
+	if (dax) {
+		/* a device is not created: refuse to wipe a channel on it */
+		struct nv_region probe;
+		char magic[8];
+		if (nv_region_open(&probe, path, 0, sizeof(magic)) == 0) {
+			int held = nv_region_read(&probe, magic,
+						  sizeof(magic)) == 0 &&
+				   memcmp(magic, NV_DATA_MAGIC,
+					  sizeof(NV_DATA_MAGIC)) == 0;
+			nv_region_close(&probe);
+			if (held)
+				return nv_err(-EEXIST,
+					      "%s: the device dax already "
+					      "holds a channel; zero its first "
+					      "page to reuse it",
+					      path);
+		}
+	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.nvmsg.new.%d", dir,
 			     name, (int)getpid()) >= sizeof(tmp))
 		return nv_err(-ENAMETOOLONG, "%s: path too long", dir);

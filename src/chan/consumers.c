@@ -124,7 +124,9 @@ create_cursor(struct nv_chan *ch, unsigned index, const char *name)
 	rc = nv_region_create(&r, path, len, mode, ch->tier);
 	if (rc < 0)
 		return nv_err_append(rc, "registering consumer %s", name);
-	if (fchown(r.fd, st.st_uid, st.st_gid) != 0) {
+	/* a device dax node keeps its owner; a file gets the channel's */
+	if (!nv_region_is_devdax(path) &&
+	    fchown(r.fd, st.st_uid, st.st_gid) != 0) {
 		/* not root: the file stays ours, which is what we want */
 	}
 	unsigned char *base = r.map.base;
