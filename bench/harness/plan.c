@@ -25,7 +25,7 @@ const struct nvb_system nvb_systems[] = {
 	{"ring", "ring", "raw SPSC ring (limit)", "spin", "no", 0, 1, 1, 0, 1,
 	 ALL},
 	{"ring-inline", "ring-inline",
-	 "raw SPSC ring, commit word in the record (Aeron's layout)", "spin",
+	 "raw SPSC ring, commit word in the record (as Aeron)", "spin",
 	 "no", 0, 1, 1, 0, 1, ALL},
 	/* nvmsg latency rows: each tier, spinning and blocking consumer */
 	{"nvmsg-volatile-spin", "nvmsg", "nvmsg volatile", "spin", "no",
