@@ -44,7 +44,7 @@ check_ring(const struct nv_chan *ch, unsigned i, const uint64_t *acks,
 	const struct nv_prod_slot *s = &ch->prod[i];
 	uint64_t pubt = nv_load_acquire(&s->pub_tail);
 	uint64_t w = nv_load_acquire(&s->owner_pid);
-	uint64_t lo = pubt, floor = pubt;
+	uint64_t lo, floor;
 	struct nv_scan sc;
 
 	if (!w && !pubt)
@@ -57,21 +57,18 @@ check_ring(const struct nv_chan *ch, unsigned i, const uint64_t *acks,
 			ch->data.path, i, (unsigned long long)pubt);
 		return 0;
 	}
-	for (unsigned k = 0; k < nacks; k++) {
-		uint64_t a = acks[k * NVMSG_MAX_PRODUCERS + i];
-		if (a % NV_REC_ALIGN || a > pubt + ch->l.ring_bytes) {
-			problem(r, "%s: ring %u: a consumer ack %llu is ahead "
-				   "of the tail %llu",
-				ch->data.path, i, (unsigned long long)a,
-				(unsigned long long)pubt);
-			return 0;
-		}
-		if (k == 0 || a < lo)
-			lo = a;
-		if (a > floor)
-			floor = a;
+	unsigned bad = 0;
+	int b = nv_scan_bounds(pubt, ch->l.ring_bytes, acks + i,
+			       NVMSG_MAX_PRODUCERS, nacks, &lo, &floor, &bad);
+	if (b == NV_BOUNDS_BAD_ACK) {
+		problem(r, "%s: ring %u: a consumer ack %llu is ahead of the "
+			   "tail %llu",
+			ch->data.path, i,
+			(unsigned long long)acks[bad * NVMSG_MAX_PRODUCERS + i],
+			(unsigned long long)pubt);
+		return 0;
 	}
-	if (floor - lo > ch->l.ring_bytes) {
+	if (b == NV_BOUNDS_SPREAD) {
 		problem(r, "%s: ring %u: consumer acks more than a ring apart",
 			ch->data.path, i);
 		return 0;

@@ -529,26 +529,20 @@ recover_ring(struct nvmsg_producer *p)
 		return rc;
 	/* durable acks: all are record boundaries below durable records,
 	 * and nothing at or above the lowest was ever overwritten */
-	uint64_t lo = pubt, floor = pubt;
-	int any = 0;
-	for (unsigned i = 0; i < p->ch.l.max_consumers; i++) {
-		if (!p->cur[i])
-			continue;
-		uint64_t a = nv_load_relaxed(&p->cur[i]->acks[p->id].ack);
-		if (a % NV_REC_ALIGN || a > pubt + p->ring_bytes)
-			return nv_err(NVMSG_E_CORRUPT,
-				      "%s: ack %llu for ring %u is not a "
-				      "record position near the tail %llu",
-				      p->cur[i]->reg.path,
-				      (unsigned long long)a, p->id,
-				      (unsigned long long)pubt);
-		if (!any || a < lo)
-			lo = a;
-		if (a > floor)
-			floor = a;
-		any = 1;
-	}
-	if (floor - lo > p->ring_bytes)
+	uint64_t acks[NVMSG_MAX_CONSUMERS], lo, floor;
+	for (unsigned k = 0; k < p->ncur; k++)
+		acks[k] = nv_load_relaxed(&p->list[k]->acks[p->id].ack);
+	unsigned bad = 0;
+	int b = nv_scan_bounds(pubt, p->ring_bytes, acks, 1, p->ncur, &lo,
+			       &floor, &bad);
+	if (b == NV_BOUNDS_BAD_ACK)
+		return nv_err(NVMSG_E_CORRUPT,
+			      "%s: ack %llu for ring %u is not a record "
+			      "position near the tail %llu",
+			      p->list[bad]->reg.path,
+			      (unsigned long long)acks[bad], p->id,
+			      (unsigned long long)pubt);
+	if (b == NV_BOUNDS_SPREAD)
 		return nv_err(NVMSG_E_CORRUPT,
 			      "%s: ring %u: consumer acks %llu and %llu are "
 			      "more than a ring apart",

@@ -49,3 +49,24 @@ nv_scan_ring(const unsigned char *ring, uint64_t ring_bytes, unsigned producer,
 	}
 	s->end = pos;
 }
+
+int
+nv_scan_bounds(uint64_t pubt, uint64_t ring_bytes, const uint64_t *acks,
+	       size_t stride, unsigned n, uint64_t *lo, uint64_t *floor,
+	       unsigned *bad)
+{
+	*lo = pubt;
+	*floor = pubt;
+	for (unsigned k = 0; k < n; k++) {
+		uint64_t a = acks[k * stride];
+		if (a % NV_REC_ALIGN || a > pubt + ring_bytes) {
+			*bad = k;
+			return NV_BOUNDS_BAD_ACK;
+		}
+		if (k == 0 || a < *lo)
+			*lo = a;
+		if (a > *floor)
+			*floor = a;
+	}
+	return *floor - *lo > ring_bytes ? NV_BOUNDS_SPREAD : NV_BOUNDS_OK;
+}
