@@ -277,7 +277,9 @@ fz_reseal_ring(uint8_t *ring, uint64_t rb)
 {
 	for (uint64_t off = 0; off + NV_REC_HDR <= rb; off += NV_REC_ALIGN) {
 		uint8_t *r = ring + off;
-		uint64_t pos = get64(r);
+		/* the commit word (pos | 1) gives the position; a word
+		 * without bit 0 (an uncommitted or version 1 record) too */
+		uint64_t pos = get64(r) & ~(uint64_t)1;
 		uint32_t len = get32(r + 24);
 		uint16_t type = (uint16_t)(r[28] | r[29] << 8);
 		if ((pos & (rb - 1)) != off ||

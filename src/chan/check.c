@@ -34,6 +34,28 @@ problem(struct nvmsg_check *r, const char *fmt, ...)
 	}
 }
 
+/* torn_at -- 1 if the header bytes at END (where a scan stopped) were
+ * written and are not a whole record of an earlier lap: a record begun and
+ * never made whole (repair cuts it).  Zeroed space and an earlier lap's
+ * record are what a ring holds past its tail otherwise. */
+static int
+torn_at(const unsigned char *ring, uint64_t ring_bytes, uint64_t end)
+{
+	const struct nv_rec_hdr *h =
+		(const void *)(ring + (end & (ring_bytes - 1)));
+	static const unsigned char zero[NV_REC_HDR];
+	uint64_t w = nv_load_relaxed(&h->commit), old = w & ~(uint64_t)1;
+	struct nv_rec_info ri;
+	const char *why;
+
+	if (memcmp(h, zero, sizeof(zero)) == 0)
+		return 0;
+	if ((w & 1) && old < end && ((end - old) & (ring_bytes - 1)) == 0 &&
+	    nv_rec_read(ring, ring_bytes, old, NV_REC_VERIFY, &ri, &why) == 0)
+		return 0;
+	return 1;
+}
+
 /* check_ring -- scan ring I from its oldest unacked record; 1 if the
  * slot needs repair (a dead owner, or a released slot with records past
  * pub_tail or a torn record at the tail) */
@@ -93,11 +115,7 @@ check_ring(const struct nv_chan *ch, unsigned i, const uint64_t *acks,
 		r->records_unpublished += past.records;
 		need = 1;
 	}
-	/* a torn record at the tail: its position word is there */
-	const struct nv_rec_hdr *h =
-		(const void *)(nv_chan_ring(ch, i) +
-			       (sc.end & (ch->l.ring_bytes - 1)));
-	if (nv_load_relaxed(&h->pos) == sc.end) {
+	if (torn_at(nv_chan_ring(ch, i), ch->l.ring_bytes, sc.end)) {
 		r->torn_tails++;
 		need = 1;
 	}

@@ -11,9 +11,12 @@
  *   1. write records (payload, then header sealed with its checksum);
  *   2. write the next batch descriptor (slot line 1, log/batch.c);
  *   3. flush the records and line 1, then ONE drain   (NV_PP_RECORD);
- *   4. release-store pub_tail: consumers read only below pub_tail.
- * Recovery does not need the commit word to be persisted separately: the
- * position-seeded checksum tells a whole record from a torn one.
+ *   4. release-store each record's commit word, then pub_tail: consumers
+ *      read a record once its commit word is set (the line they spin on
+ *      holds the header and the payload's start), or below pub_tail.
+ * Recovery does not need the commit words persisted: the position-seeded
+ * checksum tells a whole record from a torn one, and recovery stores the
+ * words again (commit_span).
  *
  * Back-pressure: the producer writes at most one ring ahead of the lowest
  * ack of the consumers it knows (acks it maps read-only), so an unacked
@@ -175,6 +178,22 @@ flush_span(struct nvmsg_producer *p, uint64_t from, uint64_t to)
 	}
 }
 
+/* commit_span -- store the commit word of every record in [from, to),
+ * records this producer wrote or recovery verified */
+static void
+commit_span(struct nvmsg_producer *p, uint64_t from, uint64_t to)
+{
+	uint64_t mask = p->ring_bytes - 1;
+
+	while (from < to) {
+		struct nv_rec_hdr *r = (void *)(p->ring + (from & mask));
+		uint64_t size = r->type == NV_REC_PAD ? NV_REC_HDR + r->len
+						      : nv_rec_size(r->len);
+		nv_rec_commit(r, from);
+		from += size;
+	}
+}
+
 /* publish -- make [pub, tail) durable with one barrier, then visible */
 static int
 publish(struct nvmsg_producer *p)
@@ -190,6 +209,7 @@ publish(struct nvmsg_producer *p)
 	p->batch_open = 0;
 #if defined(NV_MUTANT) && NV_MUTANT == 2
 	/* mutant for the crash test: visible before durable */
+	commit_span(p, p->pub, p->tail);
 	nv_store_release(&p->slot->pub_tail, p->tail);
 #endif
 #if !defined(NV_MUTANT) || NV_MUTANT != 1
@@ -205,6 +225,7 @@ publish(struct nvmsg_producer *p)
 					 "producer stopped",
 				     p->ch.data.path);
 	}
+	commit_span(p, p->pub, p->tail);
 	/* release: pairs with the consumer's acquire load of pub_tail, so
 	 * the record bytes are visible before the position that covers them */
 	nv_store_release(&p->slot->pub_tail, p->tail);
@@ -590,6 +611,9 @@ recover_ring(struct nvmsg_producer *p)
 	rc = nv_tier_drain(&p->ch.data.map, NV_PP_PRODUCER_RECOVER);
 	if (rc < 0)
 		return rc;
+	/* commit words: a power failure may have lost those of durable
+	 * records (they are stored after the barrier, never flushed) */
+	commit_span(p, lo, s.end);
 	/* release: as in publish() */
 	nv_store_release(&p->slot->pub_tail, s.end);
 	if (s.end > pubt) {

@@ -9,7 +9,8 @@
 #include "../base/err.h"
 #include "chan.h"
 
-/* count_records -- messages in [from, to) of ring I, walking bounds only */
+/* count_records -- messages in [from, to) of ring I, walking bounds only
+ * (the checksum where a power failure lost a commit word) */
 static uint64_t
 count_records(const struct nv_chan *ch, unsigned i, uint64_t from, uint64_t to)
 {
@@ -21,8 +22,10 @@ count_records(const struct nv_chan *ch, unsigned i, uint64_t from, uint64_t to)
 	if (to < from || to - from > ch->l.ring_bytes)
 		return 0;
 	while (from < to &&
-	       nv_rec_read(ring, ch->l.ring_bytes, from, NV_REC_BOUNDS, &ri,
-			   &why) == 0 &&
+	       (nv_rec_read(ring, ch->l.ring_bytes, from, NV_REC_BOUNDS, &ri,
+			    &why) == 0 ||
+		nv_rec_read(ring, ch->l.ring_bytes, from, NV_REC_SEALED, &ri,
+			    &why) == 0) &&
 	       ri.size <= to - from) {
 		n += ri.type == NV_REC_MSG;
 		from += ri.size;

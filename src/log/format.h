@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * format.h -- the on-media format, version 1.  Same tables as docs/FORMAT.md.
+ * format.h -- the on-media format, version 2.  Same tables as docs/FORMAT.md.
  * All integers little-endian; every offset pinned by _Static_assert below.
  *
  * DATA REGION (DIR/NAME.nvmsg)
  * OFFSET  SIZE  DESCRIPTION
  *      0     8  magic "NVMSGCH\0"
- *      8     4  version (1)
+ *      8     4  version (2)
  *     12     4  header_bytes (4096)
  *     16     8  file_bytes
  *     24     8  ring_bytes (per producer ring, power of two)
@@ -41,7 +41,11 @@
  *   ring_off: max_producers rings of ring_bytes each
  *
  * RECORD (32-byte aligned inside a ring; never straddles the ring end)
- *      0   8  pos: absolute position of this record (never wraps)
+ *      0   8  commit = pos | 1: the record's absolute position (never
+ *             wraps) with bit 0 set, stored with release AFTER the
+ *             batch's barrier; consumers read a record when its commit
+ *             word is set; not covered by check and may be missing on
+ *             media after a power failure (recovery restores it)
  *      8   8  check = XXH3-64(bytes 16..31 ++ payload, seed pos), one
  *             contiguous span; a pad record's payload is not covered
  *     16   8  seq: producer sequence number, from 1 (pads: 0)
@@ -52,7 +56,7 @@
  *
  * CURSOR REGION (DIR/NAME.CONSUMER.nvcur)
  *      0   8  magic "NVMSGCU\0"
- *      8   4  version (1)
+ *      8   4  version (2)
  *     12   4  consumer index in the channel's consumer table
  *     16  16  channel uuid
  *     32  48  consumer name
@@ -78,7 +82,7 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	       "the format is little-endian and written with native stores");
 
-#define NV_FORMAT_VERSION 1u
+#define NV_FORMAT_VERSION 2u
 #define NV_DATA_MAGIC "NVMSGCH"
 #define NV_CUR_MAGIC "NVMSGCU"
 #define NV_PAGE 4096u
@@ -165,7 +169,7 @@ NV_OFFSET_IS(struct nv_prod_slot, waiting, 144);
 NV_SIZE_IS(struct nv_prod_slot, 256);
 
 struct nv_rec_hdr {
-	nv_a64 pos;
+	nv_a64 commit; /* pos | 1, stored after the barrier */
 	uint64_t check;
 	uint64_t seq;
 	uint32_t len;

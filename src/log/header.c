@@ -85,7 +85,9 @@ nv_data_hdr_check(const struct nv_data_hdr *h, uint64_t file_bytes,
 			      path, h->version, NV_FORMAT_VERSION,
 			      h->version > NV_FORMAT_VERSION
 				      ? " (written by a newer nvmsg)"
-				      : "");
+				      : " (written by an older nvmsg: drain it "
+					"with that version, then create the "
+					"channel again)");
 	if (nv_checksum(h, NV_HDR_CHECKED, 0) != h->header_check)
 		return nv_err(NVMSG_E_CORRUPT,
 			      "%s: header checksum mismatch", path);

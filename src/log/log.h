@@ -72,9 +72,22 @@ nv_rec_size(uint64_t len)
 	return NV_ALIGN_UP(NV_REC_HDR + len, (uint64_t)NV_REC_ALIGN);
 }
 
-/* nv_rec_seal -- fill the header of a record whose payload is in place */
+/* the commit word of the record at POS: positions are 32-byte aligned, so
+ * bit 0 tells a committed record at position 0 from a zeroed word */
+static inline uint64_t
+nv_rec_commit_word(uint64_t pos)
+{
+	return pos | 1u;
+}
+
+/* nv_rec_seal -- fill the header of a record whose payload is in place,
+ * all but its commit word */
 void nv_rec_seal(struct nv_rec_hdr *r, uint64_t pos, uint64_t seq,
 		 uint32_t len, uint16_t type, uint16_t producer);
+
+/* nv_rec_commit -- store the commit word (release), after the barrier
+ * that made the record durable: consumers may read it from then on */
+void nv_rec_commit(struct nv_rec_hdr *r, uint64_t pos);
 
 /* struct nv_rec_info -- what nv_rec_read() found */
 struct nv_rec_info {
@@ -88,13 +101,17 @@ struct nv_rec_info {
 };
 
 /* verify levels for nv_rec_read */
-#define NV_REC_BOUNDS 0 /* position, type and length only */
+#define NV_REC_BOUNDS 0 /* commit word, type and length only */
 #define NV_REC_VERIFY 1 /* also the checksum */
+#define NV_REC_SEALED 2 /* type, length and checksum; the commit word is
+			 * ignored (recovery, check, and records below
+			 * pub_tail whose word a power failure lost) */
 
 /*
  * nv_rec_read -- read the record at absolute POS of a ring of RING_BYTES
  * at RING.  Never reads outside the ring.  Returns 0, or NVMSG_E_CORRUPT
- * with *why set to a static reason ("position mismatch", "bad type",
+ * with *why set to a static reason ("position mismatch" (the commit word
+ * is not this position's), "bad type",
  * "length past ring end", "checksum mismatch").
  */
 int nv_rec_read(const unsigned char *ring, uint64_t ring_bytes, uint64_t pos,

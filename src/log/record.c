@@ -2,9 +2,12 @@
 /*
  * record.c -- seal and read one record.
  *
- * A record proves itself: its first word is its own absolute position and
- * its checksum is seeded with that position, so bytes left from an earlier
- * lap of the ring, or a record torn by a power failure, do not verify.
+ * A record proves itself: its checksum is seeded with its own absolute
+ * position, so bytes left from an earlier lap of the ring, or a record
+ * torn by a power failure, do not verify.  Its first word, the commit word
+ * (position | 1), is stored after the batch's barrier: it is what a
+ * consumer spins on, one cache line with the header and the payload's
+ * start, so a message costs the consumer one line transfer, not two.
  */
 #include <string.h>
 
@@ -31,9 +34,17 @@ nv_rec_seal(struct nv_rec_hdr *r, uint64_t pos, uint64_t seq, uint32_t len,
 	memcpy(&r->len, &w, sizeof(w));
 	r->check = nv_checksum((const unsigned char *)r + COVER_OFF,
 			       COVER_HDR + (type == NV_REC_MSG ? len : 0), pos);
-	/* ordering among these plain stores is irrelevant: the record is
-	 * published by the release store of pub_tail after the barrier */
-	nv_store_relaxed(&r->pos, pos);
+	/* the commit word is not written here: nv_rec_commit() stores it
+	 * after the batch's barrier (durable before visible) */
+}
+
+void
+nv_rec_commit(struct nv_rec_hdr *r, uint64_t pos)
+{
+	/* release: pairs with the consumer's acquire load of the commit
+	 * word; the record's bytes are visible before the word that says
+	 * they are whole */
+	nv_store_release(&r->commit, nv_rec_commit_word(pos));
 }
 
 int
@@ -55,7 +66,11 @@ nv_rec_read(const unsigned char *ring, uint64_t ring_bytes, uint64_t pos,
 	h.type = r->type;
 	h.producer = r->producer;
 	h.check = r->check;
-	if (nv_load_relaxed(&r->pos) != pos) {
+	/* relaxed: a caller that trusts the commit word has loaded it with
+	 * acquire already; NV_REC_SEALED ignores it (lost in a power failure,
+	 * or not stored yet) and trusts the checksum alone */
+	if (level != NV_REC_SEALED &&
+	    nv_load_relaxed(&r->commit) != nv_rec_commit_word(pos)) {
 		*why = "position mismatch";
 		return NVMSG_E_CORRUPT;
 	}
@@ -77,7 +92,7 @@ nv_rec_read(const unsigned char *ring, uint64_t ring_bytes, uint64_t pos,
 	}
 	/* the header copy h is what was decided on; the hash reads the
 	 * header bytes again, so a concurrent rewrite fails the hash */
-	if (level == NV_REC_VERIFY &&
+	if (level != NV_REC_BOUNDS &&
 	    nv_checksum((const unsigned char *)r + COVER_OFF,
 			COVER_HDR + (h.type == NV_REC_MSG ? h.len : 0),
 			pos) != h.check) {

@@ -38,8 +38,9 @@ int nv_scan_bounds(uint64_t pubt, uint64_t ring_bytes, const uint64_t *acks,
 
 /*
  * nv_scan_ring -- walk whole records of ring PRODUCER from START while
- * each verifies (bounds, position, checksum, producer id, increasing
- * sequence) and the walk stays within one lap of START.
+ * each verifies (bounds, checksum seeded with the position, producer id,
+ * increasing sequence; not the commit word, which a power failure may have
+ * lost) and the walk stays within one lap of START.
  */
 void nv_scan_ring(const unsigned char *ring, uint64_t ring_bytes,
 		  unsigned producer, uint64_t start, struct nv_scan *s);

@@ -163,8 +163,9 @@ start_producer ch
 echo four >&3
 wait_tail ch 256
 kill_producer
-put_u64 "$F" $((RING_OFF + 256)) 256 # the torn record's position word
+# the torn record: its seq and length written, never whole nor committed
 put_u64 "$F" $((RING_OFF + 256 + 16)) 5
+put_u64 "$F" $((RING_OFF + 256 + 24)) 5
 run 5 "$NVMSG" check ch --dir "$D" --json
 has '"records_unpublished":0,"torn_tails":1,"repairs_needed":1,'
 has '"verdict":"repair-needed"}'

@@ -221,7 +221,12 @@ test_cur_hdr(void)
 		   NVMSG_E_CORRUPT);
 	ASSERT_CONTAINS(nvmsg_errmsg(), "C: not an nvmsg cursor region");
 	g = c;
-	g.version = 2;
+	g.version = NV_FORMAT_VERSION + 1;
+	reseal(&g);
+	ASSERT_ERR(nv_cur_hdr_check(&g, n, &h, 3, "cons", "C"),
+		   NVMSG_E_VERSION);
+	g = c;
+	g.version = NV_FORMAT_VERSION - 1; /* version 1 */
 	reseal(&g);
 	ASSERT_ERR(nv_cur_hdr_check(&g, n, &h, 3, "cons", "C"),
 		   NVMSG_E_VERSION);

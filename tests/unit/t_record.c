@@ -6,7 +6,8 @@
  * not bounds-checked (wrong position, misaligned position, bad type, length
  * past the ring end, pad not ending at the ring end), and the checksum,
  * seeded with the position, catches a flipped payload or header bit and
- * bytes of an earlier lap, at NV_REC_VERIFY only.
+ * bytes of an earlier lap, at NV_REC_VERIFY and NV_REC_SEALED; a record
+ * is readable at BOUNDS or VERIFY only once its commit word is stored.
  */
 #include <stdalign.h>
 
@@ -32,6 +33,15 @@ put(uint64_t pos, uint64_t seq, uint32_t len, unsigned char byte,
 
 	memset(r + 1, byte, len);
 	nv_rec_seal(r, pos, seq, len, NV_REC_MSG, producer);
+	nv_rec_commit(r, pos);
+}
+
+/* seal_pad -- a pad record at POS, sealed and committed */
+static void
+seal_pad(struct nv_rec_hdr *r, uint64_t pos, uint32_t len, uint16_t producer)
+{
+	nv_rec_seal(r, pos, 0, len, NV_REC_PAD, producer);
+	nv_rec_commit(r, pos);
 }
 
 static int
@@ -65,7 +75,7 @@ test_roundtrip(void)
 	/* a few laps in: positions are absolute, offsets are masked */
 	uint64_t base = 5 * RING;
 	put(base + 64, 7, 100, 0xab, 3);
-	for (int level = NV_REC_BOUNDS; level <= NV_REC_VERIFY; level++) {
+	for (int level = NV_REC_BOUNDS; level <= NV_REC_SEALED; level++) {
 		ASSERT_OK(rd(base + 64, level, &ri, &why));
 		ASSERT_EQ(ri.pos, base + 64);
 		ASSERT_EQ(ri.seq, 7);
@@ -103,7 +113,7 @@ test_roundtrip(void)
 	ASSERT_EQ(ri.size, 64);
 	/* a pad record filling to the ring end; its payload is not covered */
 	struct nv_rec_hdr *r = at(base + 1024);
-	nv_rec_seal(r, base + 1024, 0, RING - 1024 - 32, NV_REC_PAD, 3);
+	seal_pad(r, base + 1024, RING - 1024 - 32, 3);
 	ASSERT_OK(rd(base + 1024, NV_REC_VERIFY, &ri, &why));
 	ASSERT_EQ(ri.type, NV_REC_PAD);
 	ASSERT_EQ(ri.size, RING - 1024);
@@ -111,7 +121,7 @@ test_roundtrip(void)
 	ASSERT_OK(rd(base + 1024, NV_REC_VERIFY, &ri, &why));
 	/* a pad of zero payload bytes, exactly the last 32 bytes */
 	r = at(base + RING - 32);
-	nv_rec_seal(r, base + RING - 32, 0, 0, NV_REC_PAD, 3);
+	seal_pad(r, base + RING - 32, 0, 3);
 	ASSERT_OK(rd(base + RING - 32, NV_REC_VERIFY, &ri, &why));
 	ASSERT_EQ(ri.size, 32);
 }
@@ -169,14 +179,14 @@ test_rejects(void)
 
 	/* a pad must end exactly at the ring end */
 	r = at(base + 1024);
-	nv_rec_seal(r, base + 1024, 0, 64, NV_REC_PAD, 0);
+	seal_pad(r, base + 1024, 64, 0);
 	ASSERT_WHY(base + 1024, NV_REC_BOUNDS, "pad does not end at ring end");
-	nv_rec_seal(r, base + 1024, 0, RING - 1024 - 32 - 32, NV_REC_PAD, 0);
+	seal_pad(r, base + 1024, RING - 1024 - 32 - 32, 0);
 	ASSERT_WHY(base + 1024, NV_REC_VERIFY,
 		   "pad does not end at ring end");
-	nv_rec_seal(r, base + 1024, 0, RING - 1024 - 32, NV_REC_PAD, 0);
+	seal_pad(r, base + 1024, RING - 1024 - 32, 0);
 	ASSERT_OK(rd(base + 1024, NV_REC_VERIFY, &ri, &why));
-	nv_rec_seal(r, base + 1024, 0, RING - 1024 - 32 + 32, NV_REC_PAD, 0);
+	seal_pad(r, base + 1024, RING - 1024 - 32 + 32, 0);
 	ASSERT_WHY(base + 1024, NV_REC_BOUNDS, "length past ring end");
 }
 
@@ -221,11 +231,57 @@ test_checksum(void)
 	 * covered */
 	pay[len + 3] ^= 0xff;
 	ASSERT_OK(rd(pos, NV_REC_VERIFY, &ri, &why));
-	/* a whole record of an earlier lap, with its position word
+	/* a whole record of an earlier lap, with its commit word
 	 * rewritten to the new lap: the position-seeded checksum fails */
-	atomic_store(&r->pos, pos + RING);
+	nv_rec_commit(r, pos + RING);
 	ASSERT_OK(rd(pos + RING, NV_REC_BOUNDS, &ri, &why));
 	ASSERT_WHY(pos + RING, NV_REC_VERIFY, "checksum mismatch");
+	ASSERT_WHY(pos + RING, NV_REC_SEALED, "checksum mismatch");
+}
+
+/* the commit word: stored after the barrier, what a consumer trusts; a
+ * sealed record without it is not readable at BOUNDS or VERIFY, and is
+ * at SEALED (recovery: the word may be lost in a power failure) */
+static void
+test_commit_word(void)
+{
+	struct nv_rec_info ri;
+	const char *why;
+	struct nv_rec_hdr *r = at(0);
+
+	memset(ring, 0, sizeof(ring));
+	/* position 0: the zeroed word must not read as committed */
+	ASSERT_U64_EQ(nv_rec_commit_word(0), 1);
+	ASSERT_U64_EQ(nv_rec_commit_word(5 * RING + 96), 5 * RING + 97);
+	memset(r + 1, 0x7e, 20);
+	nv_rec_seal(r, 0, 1, 20, NV_REC_MSG, 4);
+	ASSERT_U64_EQ(atomic_load(&r->commit), 0);
+	ASSERT_WHY(0, NV_REC_BOUNDS, "position mismatch");
+	ASSERT_WHY(0, NV_REC_VERIFY, "position mismatch");
+	ASSERT_OK(rd(0, NV_REC_SEALED, &ri, &why));
+	ASSERT_EQ(ri.len, 20);
+	nv_rec_commit(r, 0);
+	ASSERT_U64_EQ(atomic_load(&r->commit), 1);
+	ASSERT_OK(rd(0, NV_REC_BOUNDS, &ri, &why));
+	ASSERT_OK(rd(0, NV_REC_VERIFY, &ri, &why));
+	/* a new record begun over an earlier lap's: the old commit word
+	 * stays until the new one is committed, and reads at neither
+	 * position: the old record's checksum fails (its payload changed),
+	 * the new one is not committed */
+	uint64_t pos = RING;
+	memset(r + 1, 0x11, 20);
+	nv_rec_seal(r, pos, 2, 20, NV_REC_MSG, 4);
+	ASSERT_WHY(pos, NV_REC_BOUNDS, "position mismatch");
+	ASSERT_WHY(0, NV_REC_VERIFY, "checksum mismatch");
+	ASSERT_OK(rd(pos, NV_REC_SEALED, &ri, &why));
+	nv_rec_commit(r, pos);
+	ASSERT_OK(rd(pos, NV_REC_VERIFY, &ri, &why));
+	ASSERT_EQ(ri.seq, 2);
+	/* SEALED still checks everything but the commit word */
+	r->check ^= 1;
+	ASSERT_WHY(pos, NV_REC_SEALED, "checksum mismatch");
+	r->type = 9;
+	ASSERT_WHY(pos, NV_REC_SEALED, "bad record type");
 }
 
 int
@@ -234,6 +290,7 @@ main(void)
 	test_roundtrip();
 	test_rejects();
 	test_checksum();
+	test_commit_word();
 	printf("t_record: ok\n");
 	return T_PASS;
 }

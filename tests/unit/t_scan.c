@@ -162,13 +162,16 @@ test_torn(void)
 	ASSERT_EQ(s.records, msgs);
 	ASSERT_TRUE(strcmp(s.stop, "checksum mismatch") == 0);
 	((unsigned char *)(r + 1))[0] ^= 0x01;
-	/* a header whose position word never reached media */
-	uint64_t saved = atomic_load(&r->pos);
-	atomic_store(&r->pos, 0);
+	/* commit words never reached media (they are stored after the
+	 * barrier and not flushed) or hold an earlier lap's: the scan
+	 * trusts the checksum alone and still reaches the tail */
+	atomic_store(&r->commit, 0);
 	nv_scan_ring(ring, RING, PROD, start, &s);
-	ASSERT_EQ(s.end, torn);
-	ASSERT_TRUE(strcmp(s.stop, "position mismatch") == 0);
-	atomic_store(&r->pos, saved);
+	ASSERT_EQ(s.end, w.tail);
+	atomic_store(&r->commit, nv_rec_commit_word(torn - RING));
+	nv_scan_ring(ring, RING, PROD, start, &s);
+	ASSERT_EQ(s.end, w.tail);
+	nv_rec_commit(r, torn);
 	/* a length word torn to garbage */
 	uint32_t len = r->len;
 	r->len = 0xdeadbeef;
