@@ -46,6 +46,28 @@ struct seen {
 	int again; /* the next view may repeat a message (too small recv) */
 };
 
+/* file_offset -- the offset in the data file of the byte at P of this
+ * process's mapping of it (from /proc/self/maps); -1 if not mapped */
+static int64_t
+file_offset(const void *p)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[1024];
+	int64_t at = -1;
+	uintptr_t a = (uintptr_t)p;
+
+	if (!f)
+		return -1;
+	while (at < 0 && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi, off;
+		if (sscanf(line, "%lx-%lx %*s %lx", &lo, &hi, &off) == 3 &&
+		    a >= lo && a < hi && strstr(line, "/" FZ_CHAN ".nvmsg"))
+			at = (int64_t)(off + (a - lo));
+	}
+	fclose(f);
+	return at;
+}
+
 /* check_view -- V (from ring V->producer) is inside that ring of the
  * file: compare with the file's bytes at the record's position; and it
  * is what a producer can write: not empty, its sequence number above the
@@ -74,7 +96,27 @@ check_view(const struct nvmsg_view *v, int fd, const struct fz_geom *g,
 	memcpy(hdr, (const uint8_t *)v->data - 32, 32);
 	memcpy(&pos, hdr, 8);
 	memcpy(&check, hdr + 8, 8);
-	uint64_t off = pos & (g->ring_bytes - 1);
+	/* where the view lies in the file: the commit word (pos | 1) is
+	 * not covered by the checksum, so a record read by its checksum
+	 * alone (below pub_tail) may hold any word there; the mapping says */
+	int64_t foff = file_offset((const uint8_t *)v->data - 32);
+	uint64_t rbase = g->ring_off + g->ring_bytes * v->producer;
+	FZ_CHECK(foff >= 0 && (uint64_t)foff >= rbase &&
+			 (uint64_t)foff < rbase + g->ring_bytes,
+		 "view of producer %u is not inside its ring (file offset "
+		 "%lld)",
+		 v->producer, (long long)foff);
+	uint64_t off = (uint64_t)foff - rbase;
+	/* the position: the commit word's when the view was trusted by its
+	 * word; else (read by its checksum, below pub_tail) the one at this
+	 * offset in the lap below pub_tail */
+	uint64_t pubt = 0;
+	FZ_CHECK(pread(fd, &pubt, 8,
+		       (off_t)(g->prod_table_off + 256u * v->producer)) == 8,
+		 "cannot read pub_tail of ring %u", v->producer);
+	uint64_t base = pubt - g->ring_bytes;
+	uint64_t below = base + ((off - base) & (g->ring_bytes - 1));
+	pos &= ~(uint64_t)1;
 	FZ_CHECK(off + 32 + v->len <= g->ring_bytes,
 		 "view at ring offset %llu of %zu bytes crosses the ring end",
 		 (unsigned long long)off, v->len);
@@ -89,8 +131,12 @@ check_view(const struct nvmsg_view *v, int fd, const struct fz_geom *g,
 		 "view of producer %u at position %llu is not the file's "
 		 "bytes there",
 		 v->producer, (unsigned long long)pos);
-	FZ_CHECK(nv_checksum(file + 16, 16 + v->len, pos) == check,
-		 "verified view fails its checksum");
+	FZ_CHECK(nv_checksum(file + 16, 16 + v->len, pos) == check ||
+			 nv_checksum(file + 16, 16 + v->len, below) == check,
+		 "verified view fails its checksum (commit word %llu, "
+		 "pub_tail %llu, ring offset %llu)",
+		 (unsigned long long)pos, (unsigned long long)pubt,
+		 (unsigned long long)off);
 	free(file);
 }
 

@@ -37,7 +37,8 @@ struct nvmsg_consumer {
 	uint64_t acked[NVMSG_MAX_PRODUCERS]; /* last durable ack */
 	uint64_t lastseq[NVMSG_MAX_PRODUCERS]; /* seq of the last view */
 	int by_commit;     /* watch commit words, not pub_tail (volatile) */
-	unsigned empty;    /* empty polls, to read pub_tail only now and then */
+	unsigned empty[NVMSG_MAX_PRODUCERS]; /* empty polls, to read pub_tail
+					      * only now and then */
 };
 
 static int
@@ -142,6 +143,15 @@ nvmsg_consumer_open(const char *dir, const char *name, const char *consumer,
 				    (unsigned long long)top);
 			goto fail_cur;
 		}
+		/* a producer never runs more than a ring ahead of an ack */
+		if (pubt - a > c->ring_bytes && pubt > a) {
+			rc = nv_err(NVMSG_E_CORRUPT,
+				    "%s: ack %llu of ring %u is more than a "
+				    "ring behind the ring's tail %llu",
+				    c->cur.reg.path, (unsigned long long)a, i,
+				    (unsigned long long)pubt);
+			goto fail_cur;
+		}
 		c->rpos[i] = a;
 		c->acked[i] = a;
 		c->pubc[i] = pubt;
@@ -201,7 +211,7 @@ try_ring(struct nvmsg_consumer *c, unsigned i, struct nvmsg_view *v)
 				goto whole;
 			/* by_commit: pub_tail is the producer's line, read
 			 * on the first empty poll and every 64th after */
-			if (c->by_commit && (c->empty++ & 63))
+			if (c->by_commit && (c->empty[i]++ & 63))
 				return 0;
 			/* acquire: pairs with the release store of pub_tail
 			 * after the barrier (I2) */
