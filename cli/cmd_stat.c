@@ -35,6 +35,8 @@ print_json(const char *dir, const char *name, const struct nvmsg_stat *st)
 	jw_u64(&w, "max_producers", st->max_producers);
 	jw_u64(&w, "max_consumers", st->max_consumers);
 	jw_u64(&w, "depth_bytes", st->depth_bytes);
+	jw_u64(&w, "group_commits", st->group_commits);
+	jw_u64(&w, "group_syncs", st->group_syncs);
 	jw_arr(&w, "producers");
 	for (unsigned i = 0; i < st->nproducers; i++) {
 		const struct nvmsg_producer_stat *p = &st->producers[i];
@@ -91,6 +93,12 @@ print_human(const char *dir, const char *name, const struct nvmsg_stat *st)
 	tbl_add(&t, "depth");
 	tbl_add(&t, "%llu bytes (largest consumer lag)",
 		(unsigned long long)st->depth_bytes);
+	if (st->tier == NVMSG_TIER_MSYNC) {
+		tbl_add(&t, "group commit");
+		tbl_add(&t, "%llu commits in %llu msyncs",
+			(unsigned long long)st->group_commits,
+			(unsigned long long)st->group_syncs);
+	}
 	tbl_print(&t, stdout, "");
 	tbl_free(&t);
 

@@ -190,6 +190,11 @@ struct nvmsg_stat {
 	uint64_t depth_bytes;           /* max lag over consumers */
 	unsigned nproducers;            /* claimed slots (alive or not) */
 	unsigned nconsumers;
+	uint64_t group_commits;         /* msync tier: commits that asked for
+					 * a group msync so far */
+	uint64_t group_syncs;           /* msync tier: msyncs that served
+					 * them (group commit across
+					 * producers: fewer than commits) */
 	struct nvmsg_producer_stat producers[NVMSG_MAX_PRODUCERS];
 	struct nvmsg_consumer_stat consumers[NVMSG_MAX_CONSUMERS];
 };

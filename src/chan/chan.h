@@ -71,6 +71,12 @@ pid_t nv_owner_pid(uint64_t w);
 /* tests only: XORed into the boot hash; changing it models a reboot */
 extern uint64_t nv_boot_salt;
 
+/* gsync.c */
+/* nv_group_drain -- the persist barrier at PP for a producer (OWNER) of an
+ * msync channel, shared with every producer waiting at the same time:
+ * returns when our stores to the data region are durable, 0 or -errno */
+int nv_group_drain(struct nv_chan *ch, uint64_t owner, enum nv_pp pp);
+
 /* wait.c */
 int nv_futex_wait(nv_a32 *word, uint32_t expect, uint64_t timeout_ns);
 void nv_futex_wake(nv_a32 *word);

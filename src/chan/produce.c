@@ -218,7 +218,10 @@ publish(struct nvmsg_producer *p)
 	nv_tier_flush(&p->ch.data.map, p->slot->desc, sizeof(p->slot->desc));
 	/* last batch's pub_tail: lets media lag at most one batch */
 	nv_tier_flush(&p->ch.data.map, &p->slot->pub_tail, 8);
-	rc = nv_tier_drain(&p->ch.data.map, NV_PP_RECORD);
+	/* msync: one msync for every producer waiting (group commit) */
+	rc = p->ch.tier == NVMSG_TIER_MSYNC
+		     ? nv_group_drain(&p->ch, p->owner, NV_PP_RECORD)
+		     : nv_tier_drain(&p->ch.data.map, NV_PP_RECORD);
 	if (nv_unlikely(rc < 0)) {
 		p->poisoned = rc;
 		return nv_err_append(rc, "%s: records not made durable; "

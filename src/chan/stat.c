@@ -56,6 +56,8 @@ nvmsg_channel_stat(const char *dir, const char *name, struct nvmsg_stat *st)
 	st->max_producers = ch.l.max_producers;
 	st->max_consumers = ch.l.max_consumers;
 	st->format_version = ch.hdr->version;
+	st->group_commits = nv_load_relaxed(&ch.hdr->sync_req);
+	st->group_syncs = nv_load_relaxed(&ch.hdr->sync_count);
 	uint64_t pub[NVMSG_MAX_PRODUCERS];
 	for (unsigned i = 0; i < ch.l.max_producers; i++) {
 		struct nv_prod_slot *s = &ch.prod[i];

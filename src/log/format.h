@@ -23,6 +23,10 @@
  *    120     8  header_check = XXH3-64(bytes 0..119, seed 0)
  *    128     4  doorbell (producers increment when a consumer sleeps)
  *    192     8  cons_gen (registrations so far; registrar writes)
+ *    256    32  group commit (msync tier; producers write): sync_req,
+ *               sync_done, sync_lock (owner word), sync_count
+ *    288     4  sync_waiters
+ *    292     4  sync_group (tickets the last group msync covered)
  *   4096        consumer table: max_consumers x 64-byte entries
  *      +0   8     state: 0 free, 1 active (stored last)
  *      +8  48     name, NUL-padded
@@ -114,6 +118,14 @@ struct nv_data_hdr {
 	/* line 3: registrar writes */
 	nv_a64 cons_gen;
 	uint8_t pad2[56];
+	/* line 4: group commit of the msync tier (chan/gsync.c); producers */
+	nv_a64 sync_req;  /* commit tickets taken */
+	nv_a64 sync_done; /* every ticket <= it is durable */
+	nv_a64 sync_lock; /* owner word of the syncing producer, 0 free */
+	nv_a64 sync_count; /* msyncs done by group commit (stat) */
+	nv_a32 sync_waiters; /* producers sleeping on sync_done */
+	nv_a32 sync_group;   /* tickets the last msync covered */
+	uint8_t pad3[24];
 };
 NV_OFFSET_IS(struct nv_data_hdr, version, 8);
 NV_OFFSET_IS(struct nv_data_hdr, file_bytes, 16);
@@ -127,7 +139,13 @@ NV_OFFSET_IS(struct nv_data_hdr, ring_off, 88);
 NV_OFFSET_IS(struct nv_data_hdr, header_check, 120);
 NV_OFFSET_IS(struct nv_data_hdr, doorbell, 128);
 NV_OFFSET_IS(struct nv_data_hdr, cons_gen, 192);
-NV_SIZE_IS(struct nv_data_hdr, 256);
+NV_OFFSET_IS(struct nv_data_hdr, sync_req, 256);
+NV_OFFSET_IS(struct nv_data_hdr, sync_done, 264);
+NV_OFFSET_IS(struct nv_data_hdr, sync_lock, 272);
+NV_OFFSET_IS(struct nv_data_hdr, sync_count, 280);
+NV_OFFSET_IS(struct nv_data_hdr, sync_waiters, 288);
+NV_OFFSET_IS(struct nv_data_hdr, sync_group, 292);
+NV_SIZE_IS(struct nv_data_hdr, 320);
 #define NV_HDR_CHECKED 120u
 
 struct nv_cons_entry {
