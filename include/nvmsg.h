@@ -92,7 +92,8 @@ enum nvmsg_tier {
 	 * NVMSG_E_NOT_PMEM when the kernel cannot honour it. */
 	NVMSG_TIER_PMEM = 2,
 	/* Any filesystem; each commit made durable with msync(MS_SYNC).
-	 * Durable, about 100 us per commit.  Explicit opt-in. */
+	 * Durable, about 100 us per commit; producers committing at the same
+	 * time share one msync (group commit).  Explicit opt-in. */
 	NVMSG_TIER_MSYNC = 3,
 	/* DRAM file treated as pmem: the CPU's flush instructions run for
 	 * real, there is no real durability.  Labelled "emulated" always. */
