@@ -8,9 +8,11 @@
  * when the position is below the ring's pub_tail (stored after the same
  * barrier): everything it sees is already durable (I2).  The commit word
  * shares a cache line with the header and the payload's start, so on the
- * volatile tier a spinning consumer watches it and takes one line transfer
- * per message where a tail word would add a second (pub_tail is read only
- * now and then); on tiers with a barrier it watches pub_tail (by_commit).  Each ring has one writer and is read in position order (I3).
+ * volatile tier a consumer waiting for messages that come one at a time
+ * watches it and takes one line transfer per message where a tail word
+ * would add a second (pub_tail is read only now and then); for batches,
+ * and on tiers with a barrier, it watches pub_tail.  Each ring has one
+ * writer and is read in position order (I3).
  * Its acks live in its own cursor region: ack[I] is the position after the
  * last record it acknowledged, stored with release after it stopped
  * reading those bytes and persisted (NV_PP_ACK) before nvmsg_ack returns.
@@ -39,6 +41,8 @@ struct nvmsg_consumer {
 	int by_commit;     /* watch commit words, not pub_tail (volatile) */
 	unsigned empty[NVMSG_MAX_PRODUCERS]; /* empty polls, to read pub_tail
 					      * only now and then */
+	uint32_t run[NVMSG_MAX_PRODUCERS];      /* messages since empty */
+	uint32_t last_run[NVMSG_MAX_PRODUCERS]; /* the last such run */
 };
 
 static int
@@ -188,6 +192,18 @@ nvmsg_consumer_close(struct nvmsg_consumer **cp)
 	free(c);
 }
 
+/* ring_empty -- ring I has nothing now: the run of messages read since
+ * it was last empty ends; 0 */
+static int
+ring_empty(struct nvmsg_consumer *c, unsigned i)
+{
+	if (c->run[i]) {
+		c->last_run[i] = c->run[i];
+		c->run[i] = 0;
+	}
+	return 0;
+}
+
 /* try_ring -- the next message of ring I into *v: 1 found, 0 none, <0 err */
 static int
 try_ring(struct nvmsg_consumer *c, unsigned i, struct nvmsg_view *v)
@@ -205,19 +221,24 @@ try_ring(struct nvmsg_consumer *c, unsigned i, struct nvmsg_view *v)
 		const struct nv_rec_hdr *r =
 			(const void *)(ring + (pos & (c->ring_bytes - 1)));
 		if (pos >= c->pubc[i]) {
+			/* watch the commit word while messages come one at a
+			 * time; when they came in a run (the producer batches),
+			 * watch pub_tail: spinning on the line the producer is
+			 * filling slows it (batch-64 throughput 24 -> 18 M/s) */
+			int watch = c->by_commit && c->last_run[i] <= 1;
 			/* acquire: pairs with the producer's release store of
 			 * the commit word after the barrier (I2) */
-			if (c->by_commit && nv_load_acquire(&r->commit) == want)
+			if (watch && nv_load_acquire(&r->commit) == want)
 				goto whole;
-			/* by_commit: pub_tail is the producer's line, read
-			 * on the first empty poll and every 64th after */
-			if (c->by_commit && (c->empty[i]++ & 63))
-				return 0;
+			/* watching: pub_tail is the producer's line, read on
+			 * the first empty poll and every 64th after */
+			if (watch && (c->empty[i]++ & 63))
+				return ring_empty(c, i);
 			/* acquire: pairs with the release store of pub_tail
 			 * after the barrier (I2) */
 			c->pubc[i] = nv_load_acquire(&c->ch.prod[i].pub_tail);
 			if (pos >= c->pubc[i])
-				return 0;
+				return ring_empty(c, i);
 			if (c->pubc[i] - pos > c->ring_bytes)
 				return nv_err(NVMSG_E_CORRUPT,
 					      "%s: ring %u published tail "
@@ -256,6 +277,7 @@ try_ring(struct nvmsg_consumer *c, unsigned i, struct nvmsg_view *v)
 		if (ri.type == NV_REC_PAD)
 			continue;
 		c->lastseq[i] = ri.seq;
+		c->run[i]++;
 		v->data = ri.payload;
 		v->len = ri.len;
 		v->producer = i;

