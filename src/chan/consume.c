@@ -139,21 +139,15 @@ nvmsg_consumer_open(const char *dir, const char *name, const char *consumer,
 			if (nv_desc_read(&c->ch.prod[i], i, k, &d) &&
 			    d.end_pos > top && d.end_pos - pubt <= c->ring_bytes)
 				top = d.end_pos;
-		if (a % NV_REC_ALIGN || a > top) {
-			rc = nv_err(NVMSG_E_CORRUPT,
-				    "%s: ack %llu of ring %u is ahead of the "
-				    "ring's tail %llu",
-				    c->cur.reg.path, (unsigned long long)a, i,
-				    (unsigned long long)top);
-			goto fail_cur;
-		}
 		/* a producer never runs more than a ring ahead of an ack */
-		if (pubt - a > c->ring_bytes && pubt > a) {
+		int ahead = a % NV_REC_ALIGN || a > top;
+		if (ahead || (pubt > a && pubt - a > c->ring_bytes)) {
 			rc = nv_err(NVMSG_E_CORRUPT,
-				    "%s: ack %llu of ring %u is more than a "
-				    "ring behind the ring's tail %llu",
+				    "%s: ack %llu of ring %u is %s the ring's "
+				    "tail %llu",
 				    c->cur.reg.path, (unsigned long long)a, i,
-				    (unsigned long long)pubt);
+				    ahead ? "ahead of" : "more than a ring behind",
+				    (unsigned long long)(ahead ? top : pubt));
 			goto fail_cur;
 		}
 		c->rpos[i] = a;
