@@ -35,6 +35,21 @@ isinstance(d["consumers"][0]["waiting"], bool)'
 run 0 "$NVMSG" stat js --dir "$D"
 case $OUT in *"persistence domain"*"capacity per ring"*c1*) ;;
 *) fail "human stat: $OUT" ;; esac
+case $OUT in *"group commit"*) fail "group commit shown for volatile" ;; esac
+
+# msync tier: the group-commit counts (one producer: one msync per commit)
+M=$(mktemp -d /var/tmp/nvmsg-cli-XXXXXX)
+trap 'rm -rf "$T" "$M"' EXIT
+run 0 "$NVMSG" create gc --dir "$M" --tier msync --capacity 8K
+for m in one two three; do
+	run 0 "$NVMSG" send gc --dir "$M" "$m"
+done
+run 0 "$NVMSG" stat gc --dir "$M" --json
+printf '%s\n' "$OUT" | json '
+d["tier"] == "msync" and d["group_commits"] == 3 and d["group_syncs"] == 3'
+run 0 "$NVMSG" stat gc --dir "$M"
+case $OUT in *"group commit"*"3 commits in 3 msyncs"*) ;;
+*) fail "human stat of msync: $OUT" ;; esac
 
 run 0 "$NVMSG" recv js --dir "$D" --consumer c1 --count 4 --json
 printf '%s\n' "$OUT" | python3 -c '
