@@ -99,6 +99,11 @@ nv_group_drain(struct nv_chan *ch, uint64_t owner, enum nv_pp pp)
 						 ? 0
 						 : lead(ch, pp);
 				nv_store_release(&h->sync_lock, 0);
+				/* seq_cst fence: our sync_done store before
+				 * the waiter count's load (store-buffering
+				 * pair with a waiter's fetch_add, then its
+				 * load of sync_done) */
+				nv_fence_seq();
 				if (nv_load_relaxed(&h->sync_waiters))
 					nv_futex_wake((nv_a32 *)(void *)&h
 							      ->sync_done);
@@ -109,7 +114,7 @@ nv_group_drain(struct nv_chan *ch, uint64_t owner, enum nv_pp pp)
 		/* another producer is syncing: sleep until it is done (the
 		 * low half of sync_done changes), a slice at most, then look
 		 * again; seq_cst: our waiter count is visible before the
-		 * re-check of sync_done (pairs with the leader's load) */
+		 * re-check of sync_done (pairs with the leader's fence) */
 		atomic_fetch_add_explicit(&h->sync_waiters, 1,
 					  memory_order_seq_cst);
 		stale = 0;
