@@ -24,9 +24,12 @@ int main(void)
 C
 libdir=$(PKG_CONFIG_PATH="$pc" pkg-config --variable=libdir nvmsg)
 # a sanitizer build's library needs its runtime first in the program
+# (ldd read whole first: `ldd | grep -q` under pipefail fails when grep
+# exits before ldd has written everything, a flake seen in CI)
 san=
-ldd "$libdir/libnvmsg.so" | grep -q libasan && san="-fsanitize=address,undefined"
-ldd "$libdir/libnvmsg.so" | grep -q libtsan && san="-fsanitize=thread"
+deps=$(ldd "$libdir/libnvmsg.so")
+case $deps in *libasan*) san="-fsanitize=address,undefined" ;; esac
+case $deps in *libtsan*) san="-fsanitize=thread" ;; esac
 # shellcheck disable=SC2046,SC2086
 cc $san "$tmp/ex.c" -o "$tmp/ex" $(PKG_CONFIG_PATH="$pc" pkg-config --cflags --libs nvmsg)
 LD_LIBRARY_PATH="$libdir" "$tmp/ex"
