@@ -99,6 +99,29 @@ cli_name_operand(const struct cli_cmd *cmd, int argc, char **argv,
 	return 0;
 }
 
+int
+cli_name_json(struct cli *g, const struct cli_cmd *cmd, int argc,
+	      char **argv, const char **name, const char **dir, int *json)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		CLI_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, rc = CLI_OK;
+
+	*json = 0;
+	while ((c = cli_getopt(g, cmd, argc, argv, ":hj", opts, &rc)) != -1) {
+		if (c == CLI_OPT_STOP)
+			return rc;
+		*json = 1;
+	}
+	if ((rc = cli_name_operand(cmd, argc, argv, name)) != 0)
+		return rc;
+	*dir = cli_dir_find(g, *name);
+	return *dir ? CLI_GO : CLI_ERROR;
+}
+
 /* digits -- strtoull on a string of decimal digits only; *END gets the
  * first byte after them.  0 or -1 (no digits, or out of range). */
 static int

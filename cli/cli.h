@@ -87,6 +87,17 @@ void cli_print_help(const struct cli_cmd *cmd, FILE *f);
 int cli_name_operand(const struct cli_cmd *cmd, int argc, char **argv,
 		     const char **name);
 
+/* CLI_GO -- returned by cli_name_json when the verb goes on */
+#define CLI_GO (-1)
+
+/* cli_name_json -- the arguments of a "NAME [--json]" verb (stat, check,
+ * repair): *json, *name, and *dir, the directory holding the channel.
+ * Returns CLI_GO, or the exit status the verb must return now (help
+ * printed, a usage error, or no such channel, said on stderr). */
+int cli_name_json(struct cli *g, const struct cli_cmd *cmd, int argc,
+		  char **argv, const char **name, const char **dir,
+		  int *json);
+
 /* Number parsing with full validation: decimal digits only (no sign, no
  * blanks), no overflow, MIN <= value <= MAX.  Each returns 0, or prints a
  * usage error naming OPT and returns CLI_USAGE. */

@@ -68,26 +68,14 @@ print_human(const char *path, const struct nvmsg_recovery *r)
 static int
 run(struct cli *g, const struct cli_cmd *cmd, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		CLI_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
 	struct nvmsg_recovery r = { 0 };
 	const char *name, *dir;
 	char path[4200];
-	int json = 0, c, rc = CLI_OK;
+	int json, rc;
 
-	while ((c = cli_getopt(g, cmd, argc, argv, ":hj", opts, &rc)) != -1) {
-		if (c == CLI_OPT_STOP)
-			return rc;
-		json = 1;
-	}
-	if ((rc = cli_name_operand(cmd, argc, argv, &name)) != 0)
+	rc = cli_name_json(g, cmd, argc, argv, &name, &dir, &json);
+	if (rc != CLI_GO)
 		return rc;
-	dir = cli_dir_find(g, name);
-	if (!dir)
-		return CLI_ERROR;
 	rc = nvmsg_channel_repair(dir, name, &r);
 	if (rc < 0)
 		return cli_lib_err(rc);
