@@ -24,10 +24,16 @@
  * refuses (-EEXIST) a device that already holds a channel.
  *
  * Guarantees (docs/CONCURRENCY.md has the proof obligations):
- *   - a message whose nvmsg_send() (or nvmsg_producer_flush()) returned 0 is
+ *   - a message whose nvmsg_send() without NVMSG_MORE (or nvmsg_commit()
+ *     without it, or a later nvmsg_producer_flush() or close) returned 0 is
  *     durable on the channel's tier and will be delivered to every consumer
  *     registered before the send started, after any process crash and, on
- *     the pmem tier, after a power failure (I1);
+ *     the pmem tier, after a power failure (I1).  A 0 from a call WITH
+ *     NVMSG_MORE promises nothing yet: the record is only written;
+ *   - after a producer dies, every durable record it left is readable by
+ *     consumers, read-only ones included, without any writer running
+ *     recovery first (a reader persists such records itself before it
+ *     reads them);
  *   - a consumer only ever sees records that are already durable (I2);
  *   - a consumer sees each producer's messages in send order (I3);
  *   - a consumer that acked a message never receives it again; one that was
@@ -45,6 +51,12 @@
  * Open one producer per sending thread (each gets its own ring slot) and one
  * consumer handle per consumer name.  Different handles may be used by
  * different threads and processes concurrently.
+ *
+ * fork(): a handle belongs to the process that opened it.  In a child, every
+ * call on an inherited producer or consumer handle returns NVMSG_E_FORKED
+ * (two processes would otherwise write one ring or one cursor); close frees
+ * the child's copy without touching the parent's slot.  Open new handles in
+ * the child.
  */
 #ifndef NVMSG_H
 #define NVMSG_H
@@ -80,6 +92,7 @@ extern "C" {
 #define NVMSG_E_BAD_NAME (-10009)    /* channel or consumer name invalid */
 #define NVMSG_E_MISMATCH (-10010)    /* cursor region of another channel */
 #define NVMSG_E_TIER (-10011)        /* tier unknown or unusable */
+#define NVMSG_E_FORKED (-10012)      /* handle inherited through fork() */
 
 /* enum nvmsg_tier -- where a channel lives, asked of the kernel at map time */
 enum nvmsg_tier {
@@ -275,9 +288,31 @@ struct nvmsg_producer;
 NVMSG_API int nvmsg_producer_open(const char *dir, const char *name, int id,
 				  struct nvmsg_producer **out);
 
-/* nvmsg_producer_close -- release the slot; NULL and *p == NULL accepted;
- * sets *p to NULL.  Pending (NVMSG_MORE) records are flushed first. */
-NVMSG_API void nvmsg_producer_close(struct nvmsg_producer **p);
+/*
+ * nvmsg_producer_close -- publish pending (NVMSG_MORE) records with one
+ * barrier, then release the slot and free the handle.  NULL and *p == NULL
+ * accepted (0); *p is NULL afterwards whatever the result.
+ * Returns 0 when every message sent through this handle that had not
+ * failed is durable, or the error that kept the last batch from becoming
+ * durable (-EIO), or the producer's earlier failure (nvmsg_producer_error):
+ * then the unpublished messages were not sent (they are cleared, so no
+ * reader takes them) and the caller resends them after reopening.
+ * In a child made by fork() it frees the child's copy without touching the
+ * parent's slot and returns NVMSG_E_FORKED.
+ */
+NVMSG_API int nvmsg_producer_close(struct nvmsg_producer **p);
+
+/*
+ * nvmsg_producer_error -- 0 while the producer works; after a failed
+ * persist barrier (-EIO from msync, say) the error that stopped it.  The
+ * failure is final: every later send, reserve, commit and flush returns it
+ * and publishes nothing (a retried msync after a writeback error can
+ * return 0 although the pages were lost).  Close the producer and open a
+ * new one (recovery tells, through nvmsg_producer_committed, what
+ * committed).  -EINVAL / NVMSG_E_WRONG_MODE / NVMSG_E_FORKED for a bad
+ * handle.
+ */
+NVMSG_API int nvmsg_producer_error(const struct nvmsg_producer *p);
 
 /* nvmsg_producer_id -- the slot this producer owns */
 NVMSG_API unsigned nvmsg_producer_id(const struct nvmsg_producer *p);
@@ -330,7 +365,9 @@ NVMSG_API int nvmsg_producer_recovery(const struct nvmsg_producer *p,
  * TIMEOUT_NS (< 0: forever) and returns -ETIMEDOUT.  A full channel never
  * overwrites a record some consumer has not acknowledged.
  * Errors: -EINVAL (NULL p or buf), NVMSG_E_EMPTY_MSG, NVMSG_E_TOO_BIG,
- * -EAGAIN, -ETIMEDOUT, and tier errors from msync (-EIO).
+ * -EAGAIN, -ETIMEDOUT, -EBUSY (a claim is open), NVMSG_E_FORKED, and tier
+ * errors from msync (-EIO): after one, the producer is stopped (see
+ * nvmsg_producer_error) and the failed message may or may not survive.
  */
 NVMSG_API int nvmsg_send(struct nvmsg_producer *p, const void *buf,
 			 size_t len, int flags, int64_t timeout_ns);
@@ -354,13 +391,16 @@ NVMSG_API int nvmsg_reserve(struct nvmsg_producer *p, size_t len,
 			    struct nvmsg_claim *claim, int flags,
 			    int64_t timeout_ns);
 /* nvmsg_commit -- seal the claim; durable and visible on return unless
- * FLAGS has NVMSG_MORE.  Errors: -EINVAL (no open claim). */
+ * FLAGS has NVMSG_MORE.  Errors: -EINVAL (no open claim); as
+ * nvmsg_producer_flush when the barrier runs (-EIO). */
 NVMSG_API int nvmsg_commit(struct nvmsg_producer *p,
 			   struct nvmsg_claim *claim, int flags);
 /* nvmsg_abort -- drop the claim; nothing is sent. */
 NVMSG_API int nvmsg_abort(struct nvmsg_producer *p, struct nvmsg_claim *claim);
 /* nvmsg_producer_flush -- persist and publish every NVMSG_MORE record with
- * one barrier.  0 when nothing was pending. */
+ * one barrier.  0 when nothing was pending, else 0 only once they are
+ * durable.  Errors: the barrier's (-EIO from msync), and after any failed
+ * barrier that failure again, for ever (nvmsg_producer_error). */
 NVMSG_API int nvmsg_producer_flush(struct nvmsg_producer *p);
 
 /* ---------------------------------------------------------------- consume */
@@ -419,10 +459,21 @@ NVMSG_API int nvmsg_view(struct nvmsg_consumer *c, struct nvmsg_view *v,
  * nvmsg_ack -- durably acknowledge every message viewed so far (one
  * barrier for all of them), and wake producers blocked on a full ring.
  * After it returns, a restart of this consumer resumes after them.
+ * Errors: the barrier's (-EIO from msync on the cursor file; the acks are
+ * then not durable and producers may not reuse the space), NVMSG_E_FORKED,
+ * -EINVAL, NVMSG_E_WRONG_MODE.
  */
 NVMSG_API int nvmsg_ack(struct nvmsg_consumer *c);
-/* nvmsg_recv -- view, copy into BUF (CAP bytes) and ack.  *LEN gets the
- * message size.  NVMSG_E_TOO_BIG (not consumed) if CAP is too small. */
+/*
+ * nvmsg_recv -- view the next message, copy it into BUF (CAP bytes) and ack
+ * (the ack covers it and every message viewed before with nvmsg_view).
+ * *LEN gets the message size.  Returns 0 when the message is copied and
+ * durably acked.  On failure *LEN is 0, except when the copy succeeded and
+ * the ack failed (-EIO): then *LEN > 0 and BUF holds the message, which is
+ * NOT acknowledged and will be delivered again after the consumer reopens.
+ * Errors: as nvmsg_view; NVMSG_E_TOO_BIG (*LEN is the size needed; the
+ * message stays unviewed) if CAP is too small; as nvmsg_ack.
+ */
 NVMSG_API int nvmsg_recv(struct nvmsg_consumer *c, void *buf, size_t cap,
 			 size_t *len, int64_t timeout_ns);
 

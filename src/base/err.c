@@ -78,6 +78,9 @@ nvmsg_strerror(int code)
 		return "NVMSG_E_MISMATCH: cursor region belongs to another channel";
 	case NVMSG_E_TIER:
 		return "NVMSG_E_TIER: tier unknown or unusable";
+	case NVMSG_E_FORKED:
+		return "NVMSG_E_FORKED: handle inherited through fork(); open "
+		       "a new one in this process";
 	default:
 		break;
 	}

@@ -70,6 +70,30 @@ int nv_owner_alive(uint64_t w);
 pid_t nv_owner_pid(uint64_t w);
 /* tests only: XORed into the boot hash; changing it models a reboot */
 extern uint64_t nv_boot_salt;
+/* fork generation: a child's handlers increment it, so a handle opened
+ * before fork() (whose slot or cursor is the parent's) sees another
+ * value.  nv_fork_watch() installs the handler (once); open calls it */
+extern _Atomic unsigned nv_fork_generation;
+void nv_fork_watch(void);
+static inline unsigned
+nv_fork_gen(void)
+{
+	/* relaxed: only this process's own atfork handler writes it, before
+	 * fork() returns in the child */
+	return atomic_load_explicit(&nv_fork_generation, memory_order_relaxed);
+}
+
+/* bound.c */
+/*
+ * nv_slot_bound -- *BOUND: the end of ring I's records a reader may read.
+ * PUBT (the pub_tail it loaded) while the slot's owner lives; else the end
+ * of the whole records after PUBT (what recovery keeps), within one ring of
+ * FROM (the reader's lowest position), first made durable through M (the
+ * reader's map of the data region; NULL: not persisted, for reports).
+ * Returns 0, or -errno when the reader's barrier failed.
+ */
+int nv_slot_bound(const struct nv_chan *ch, struct nv_map *m, unsigned i,
+		  uint64_t pubt, uint64_t from, uint64_t *bound);
 
 /* gsync.c */
 /* nv_group_drain -- the persist barrier at PP for a producer (OWNER) of an

@@ -135,12 +135,21 @@ create_cursor(struct nv_chan *ch, unsigned index, const char *name)
 	memcpy(base, &h, sizeof(h));
 	struct nv_ack_line *acks = (void *)(base + NV_ACK_OFF);
 	for (unsigned i = 0; i < ch->l.max_producers; i++) {
-		uint64_t s0 = nv_load_acquire(&ch->prod[i].pub_tail);
+		uint64_t s0;
+		/* a dead producer's durable records past pub_tail were sent
+		 * before this consumer existed (bound.c) */
+		rc = nv_slot_bound(ch, &ch->data.map, i,
+				   nv_load_acquire(&ch->prod[i].pub_tail), 0,
+				   &s0);
+		if (rc < 0)
+			break;
 		nv_store_relaxed(&acks[i].ack, s0);
 		nv_store_relaxed(&acks[i].ack_pub, s0);
 	}
-	nv_tier_flush(&r.map, base, len);
-	rc = nv_tier_drain(&r.map, NV_PP_CURSOR_INIT);
+	if (rc == 0) {
+		nv_tier_flush(&r.map, base, len);
+		rc = nv_tier_drain(&r.map, NV_PP_CURSOR_INIT);
+	}
 	if (rc == 0 && ch->tier == NVMSG_TIER_MSYNC)
 		rc = fsync(r.fd) ? -errno : 0;
 	nv_region_close(&r);
@@ -199,12 +208,15 @@ nv_cons_register(struct nv_chan *ch, const char *name)
 	rc = nv_cursor_open(&cu, ch, (unsigned)idx, name, 1);
 	if (rc < 0)
 		goto out;
-	for (unsigned i = 0; i < ch->l.max_producers; i++) {
-		uint64_t s1 = nv_load_seq(&ch->prod[i].pub_tail);
+	for (unsigned i = 0; i < ch->l.max_producers && rc == 0; i++) {
+		uint64_t s1;
+		rc = nv_slot_bound(ch, &ch->data.map, i,
+				   nv_load_seq(&ch->prod[i].pub_tail), 0, &s1);
 		nv_store_relaxed(&cu.acks[i].ack, s1);
 		nv_tier_flush(&cu.reg.map, &cu.acks[i], 8);
 	}
-	rc = nv_tier_drain(&cu.reg.map, NV_PP_CONSUMER_START);
+	if (rc == 0)
+		rc = nv_tier_drain(&cu.reg.map, NV_PP_CONSUMER_START);
 	/* ack_pub moves only forward and only after ack is durable */
 	for (unsigned i = 0; i < ch->l.max_producers && rc == 0; i++)
 		nv_store_release(&cu.acks[i].ack_pub,

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,27 @@
 #include "chan.h"
 
 uint64_t nv_boot_salt; /* tests: a different value models a reboot */
+_Atomic unsigned nv_fork_generation;
+
+static void
+forked_child(void)
+{
+	atomic_fetch_add_explicit(&nv_fork_generation, 1, memory_order_relaxed);
+}
+
+static void
+install_fork_handler(void)
+{
+	(void)pthread_atfork(NULL, NULL, forked_child);
+}
+
+void
+nv_fork_watch(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	(void)pthread_once(&once, install_fork_handler);
+}
 
 static uint64_t proc_stat(pid_t pid, char *state);
 

@@ -53,6 +53,12 @@ struct nvmsg_producer {
 	size_t max_msg;
 	int claim_open;
 	int poisoned;      /* a barrier failed: nothing more is sent */
+	unsigned fork_gen; /* nv_fork_gen at open: a forked child's copy
+			    * of the handle is refused (it is not the
+			    * owner of the slot) */
+#ifdef NV_SEAM_PUB_LAG
+	uint64_t lag_pub;  /* test seam: pub_tail stored one batch late */
+#endif
 	unsigned ncur;     /* cursors mapped, in list[0..ncur) */
 	struct nv_cursor *cur[NVMSG_MAX_CONSUMERS];  /* by consumer slot */
 	struct nv_cursor *list[NVMSG_MAX_CONSUMERS]; /* compact, hot path */
@@ -67,6 +73,11 @@ check_role(const struct nvmsg_producer *p)
 		return nv_err(NVMSG_E_WRONG_MODE,
 			      "handle is not a producer (consumer handles "
 			      "cannot send)");
+	if (nv_unlikely(p->fork_gen != nv_fork_gen()))
+		return nv_err(NVMSG_E_FORKED,
+			      "producer handle inherited through fork(): the "
+			      "slot belongs to the parent; open a producer in "
+			      "the child");
 	return 0;
 }
 
@@ -215,6 +226,12 @@ publish(struct nvmsg_producer *p)
 {
 	int rc;
 
+	/* a failed barrier is final: a retried msync after a writeback
+	 * error can return 0 although the pages were lost */
+	if (nv_unlikely(p->poisoned))
+		return nv_err(p->poisoned, "%s: producer stopped after a failed "
+					   "persist; nothing more is published",
+			      p->ch.data.path);
 	if (p->tail == p->pub)
 		return 0;
 	/* a batch of pads only has no first record */
@@ -246,7 +263,14 @@ publish(struct nvmsg_producer *p)
 	commit_span(p, p->pub, p->tail);
 	/* release: pairs with the consumer's acquire load of pub_tail, so
 	 * the record bytes are visible before the position that covers them */
+#ifdef NV_SEAM_PUB_LAG
+	/* test seam (tests/powercut): the slot shows the previous batch's
+	 * tail, as media does when the cache kept the pub_tail line */
+	nv_store_release(&p->slot->pub_tail, p->lag_pub);
+	p->lag_pub = p->tail;
+#else
 	nv_store_release(&p->slot->pub_tail, p->tail);
+#endif
 	p->pub = p->tail;
 	if (p->ncur)
 		wake_consumers(p);
@@ -640,6 +664,9 @@ recover_ring(struct nvmsg_producer *p)
 		p->rec.records_published = pubs.records;
 	}
 	p->pub = s.end;
+#ifdef NV_SEAM_PUB_LAG
+	p->lag_pub = s.end;
+#endif
 	return refresh_limit(p, &who);
 }
 
@@ -665,6 +692,8 @@ nvmsg_producer_open(const char *dir, const char *name, int id,
 		return rc;
 	}
 	p->role = NV_ROLE_PRODUCER;
+	nv_fork_watch();
+	p->fork_gen = nv_fork_gen();
 	p->ring_bytes = p->ch.l.ring_bytes;
 	p->max_msg = p->ring_bytes / 2 - NV_REC_HDR;
 	p->owner = nv_owner_self();
@@ -713,24 +742,63 @@ fail:
 	return rc;
 }
 
-void
+/* cut_unpublished -- a poisoned producer's records past pub_tail never
+ * became durable: clear them so that no reader, extending a dead or closed
+ * producer's bound over whole records (bound.c), takes them (best effort:
+ * the barrier that failed may fail again) */
+static void
+cut_unpublished(struct nvmsg_producer *p)
+{
+	uint64_t mask = p->ring_bytes - 1;
+
+	for (uint64_t pos = p->pub; pos < p->tail; pos += NV_REC_ALIGN)
+		memset(p->ring + (pos & mask), 0, NV_REC_ALIGN);
+	flush_span(p, p->pub, p->tail);
+	(void)nv_tier_drain(&p->ch.data.map, NV_PP_PRODUCER_CLAIM);
+	p->tail = p->pub;
+}
+
+int
 nvmsg_producer_close(struct nvmsg_producer **pp)
 {
 	struct nvmsg_producer *p;
+	int rc = 0;
 
 	if (!pp || !*pp)
-		return;
+		return 0;
 	p = *pp;
 	*pp = NULL;
 	if (p->role != NV_ROLE_PRODUCER)
-		return;
-	publish(p);
-	nv_tier_persist(&p->ch.data.map, &p->slot->pub_tail, 8,
-			NV_PP_PRODUCER_CLAIM);
+		return nv_err(NVMSG_E_WRONG_MODE, "handle is not a producer");
+	if (p->fork_gen != nv_fork_gen()) {
+		/* a forked child's copy: the slot and its state are the
+		 * parent's; only our memory is released */
+		rc = nv_err(NVMSG_E_FORKED, "producer handle inherited "
+					    "through fork(): closed without "
+					    "publishing");
+		goto release;
+	}
+	if (!p->poisoned)
+		rc = publish(p);
+	if (p->poisoned) {
+		rc = nv_err(p->poisoned, "%s: producer closed after a failed "
+					 "persist; its last unpublished "
+					 "messages were not sent",
+			    p->ch.data.path);
+		cut_unpublished(p);
+	}
+	/* the real tail, also under the lag seam */
+	nv_store_release(&p->slot->pub_tail, p->pub);
+	int prc = nv_tier_persist(&p->ch.data.map, &p->slot->pub_tail, 8,
+				  NV_PP_PRODUCER_CLAIM);
+	if (prc < 0 && rc == 0)
+		rc = nv_err(prc, "%s: published tail not made durable at close",
+			    p->ch.data.path);
 	/* release: our ring state is complete before the slot is free */
 	nv_store_release(&p->slot->owner_pid, 0);
 	nv_tier_persist(&p->ch.data.map, &p->slot->owner_pid, 8,
 			NV_PP_PRODUCER_CLAIM);
+release:
 	for (unsigned i = 0; i < NVMSG_MAX_CONSUMERS; i++)
 		if (p->cur[i]) {
 			nv_cursor_close(p->cur[i]);
@@ -739,4 +807,13 @@ nvmsg_producer_close(struct nvmsg_producer **pp)
 	p->role = 0;
 	nv_chan_close(&p->ch);
 	free(p);
+	return rc;
+}
+
+int
+nvmsg_producer_error(const struct nvmsg_producer *p)
+{
+	int rc = check_role(p);
+
+	return rc < 0 ? rc : p->poisoned;
 }

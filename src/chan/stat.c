@@ -61,7 +61,12 @@ nvmsg_channel_stat(const char *dir, const char *name, struct nvmsg_stat *st)
 	uint64_t pub[NVMSG_MAX_PRODUCERS];
 	for (unsigned i = 0; i < ch.l.max_producers; i++) {
 		struct nv_prod_slot *s = &ch.prod[i];
-		pub[i] = nv_load_acquire(&s->pub_tail);
+		uint64_t pubt = nv_load_acquire(&s->pub_tail);
+		/* what a reader reads: a dead producer's whole records past
+		 * pub_tail count (bound.c); a report persists nothing */
+		rc = nv_slot_bound(&ch, NULL, i, pubt, pubt, &pub[i]);
+		if (rc < 0)
+			goto out;
 		uint64_t w = nv_load_acquire(&s->owner_pid);
 		if (!w && !pub[i])
 			continue;

@@ -45,4 +45,13 @@ int nv_scan_bounds(uint64_t pubt, uint64_t ring_bytes, const uint64_t *acks,
 void nv_scan_ring(const unsigned char *ring, uint64_t ring_bytes,
 		  unsigned producer, uint64_t start, struct nv_scan *s);
 
+/*
+ * nv_scan_ring_to -- nv_scan_ring that also stops before any record that
+ * would end past LIMIT (at most one lap from START) and requires every
+ * message's sequence number to be above AFTER_SEQ (0: any).
+ */
+void nv_scan_ring_to(const unsigned char *ring, uint64_t ring_bytes,
+		     unsigned producer, uint64_t start, uint64_t limit,
+		     uint64_t after_seq, struct nv_scan *s);
+
 #endif

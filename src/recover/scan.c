@@ -12,6 +12,15 @@ void
 nv_scan_ring(const unsigned char *ring, uint64_t ring_bytes, unsigned producer,
 	     uint64_t start, struct nv_scan *s)
 {
+	nv_scan_ring_to(ring, ring_bytes, producer, start, start + ring_bytes, 0,
+			s);
+}
+
+void
+nv_scan_ring_to(const unsigned char *ring, uint64_t ring_bytes,
+		unsigned producer, uint64_t start, uint64_t limit,
+		uint64_t after_seq, struct nv_scan *s)
+{
 	uint64_t pos = start;
 	struct nv_rec_info ri;
 	const char *why = "";
@@ -19,9 +28,11 @@ nv_scan_ring(const unsigned char *ring, uint64_t ring_bytes, unsigned producer,
 	s->start = start;
 	s->records = 0;
 	s->pads = 0;
-	s->last_seq = 0;
+	s->last_seq = after_seq;
 	s->stop = "end of lap";
-	while (pos - start < ring_bytes) {
+	if (limit - start > ring_bytes)
+		limit = start + ring_bytes;
+	while (pos < limit) {
 		/* sealed: commit words may be lost in a power failure (they
 		 * are stored after the barrier); the checksum decides */
 		if (nv_rec_read(ring, ring_bytes, pos, NV_REC_SEALED, &ri,
@@ -33,12 +44,12 @@ nv_scan_ring(const unsigned char *ring, uint64_t ring_bytes, unsigned producer,
 			s->stop = "wrong producer id";
 			break;
 		}
-		if (ri.size > ring_bytes - (pos - start)) {
+		if (ri.size > limit - pos) {
 			s->stop = "record beyond one lap";
 			break;
 		}
 		if (ri.type == NV_REC_MSG) {
-			if (ri.seq == 0 || (s->records && ri.seq <= s->last_seq)) {
+			if (ri.seq == 0 || ri.seq <= s->last_seq) {
 				s->stop = "sequence not increasing";
 				break;
 			}

@@ -40,6 +40,7 @@ nv_pp_name(enum nv_pp pp)
 		[NV_PP_PRODUCER_RECOVER] = "producer-recover",
 		[NV_PP_RECORD] = "record",
 		[NV_PP_ACK] = "ack",
+		[NV_PP_READER] = "reader",
 	};
 	if ((unsigned)pp < NV_PP_COUNT && names[pp])
 		return names[pp];
@@ -95,6 +96,13 @@ nv_tier_map(struct nv_map *m, int fd, size_t len, int tier, int writable,
 			      len, strerror(errno));
 	m->base = base;
 	m->granularity = tier == 3 ? 2 : 1;
+	if (tier == 2) {
+		/* a reader's map: a reader persists a dead producer's records
+		 * before acting on them (chan/bound.c); libpmem's flush runs
+		 * the same instructions as libpmem2's on any mapping */
+		m->flush_fn = pmem_flush;
+		m->drain_fn = pmem_drain;
+	}
 	if (tier != 1)
 		prefault(m);
 	if (nv_hooks && tier != 1)

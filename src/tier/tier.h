@@ -39,6 +39,8 @@ enum nv_pp {
 	NV_PP_PRODUCER_RECOVER, /* producer: torn tail cut, hint rewritten */
 	NV_PP_RECORD,          /* send/commit: records + tail hint (1 barrier) */
 	NV_PP_ACK,             /* consumer acks (1 barrier for all rings) */
+	NV_PP_READER,          /* a reader persists a dead producer's
+				* records past pub_tail before acting */
 	NV_PP_COUNT
 };
 
@@ -74,13 +76,14 @@ void nv_tier_unmap(struct nv_map *m);
  * (tests only; tier_recorder.c), every map, unmap, flush and drain of the
  * non-volatile tiers is reported, after the tier did its own work (map) or
  * before (unmap, flush, drain).  The drain hook may never return (a crash
- * test can stop the world there).
+ * test can stop the world there); a negative return is the drain's result
+ * instead of the tier's (fault injection: -EIO as a failed msync).
  */
 struct nv_tier_hooks {
 	void (*map)(struct nv_map *m, const char *path);
 	void (*unmap)(struct nv_map *m);
 	void (*flush)(struct nv_map *m, const void *addr, size_t len);
-	void (*drain)(struct nv_map *m, enum nv_pp pp);
+	int (*drain)(struct nv_map *m, enum nv_pp pp);
 };
 extern const struct nv_tier_hooks *nv_hooks;
 void nv_tier_set_hooks(const struct nv_tier_hooks *h);
@@ -103,8 +106,11 @@ nv_tier_drain(struct nv_map *m, enum nv_pp pp)
 {
 	if (m->tier == 1 /* NVMSG_TIER_VOLATILE */)
 		return 0;
-	if (nv_unlikely(nv_hooks != NULL))
-		nv_hooks->drain(m, pp);
+	if (nv_unlikely(nv_hooks != NULL)) {
+		int rc = nv_hooks->drain(m, pp);
+		int tr = nv_tier_drain_slow(m);
+		return rc < 0 ? rc : tr;
+	}
 	return nv_tier_drain_slow(m);
 }
 

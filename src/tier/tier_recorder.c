@@ -140,12 +140,12 @@ hook_flush(struct nv_map *m, const void *addr, size_t len)
 	memcpy(p->bytes, maps[i].base + lo, p->len);
 }
 
-static void
+static int
 hook_drain(struct nv_map *m, enum nv_pp pp)
 {
 	(void)m;
 	if (paused)
-		return;
+		return 0;
 	points++;
 	if (on_point)
 		on_point(points, pp, on_point_arg);
@@ -155,6 +155,7 @@ hook_drain(struct nv_map *m, enum nv_pp pp)
 		free(p->bytes);
 	}
 	npend = 0;
+	return 0;
 }
 
 static const struct nv_tier_hooks hooks = {

@@ -79,7 +79,7 @@ on_flush(struct nv_map *m, const void *addr, size_t len)
 	note(EV_FLUSH, 0, m, addr, len);
 }
 
-static void
+static int
 on_drain(struct nv_map *m, enum nv_pp pp)
 {
 	note(EV_DRAIN, pp, m, NULL, 0);
@@ -90,6 +90,7 @@ on_drain(struct nv_map *m, enum nv_pp pp)
 		if (nvmsg_view(probe, &v, 0) != -EAGAIN)
 			probe_failures++;
 	}
+	return 0;
 }
 
 static const struct nv_tier_hooks hooks = {
