@@ -459,9 +459,11 @@ NVMSG_API int nvmsg_view(struct nvmsg_consumer *c, struct nvmsg_view *v,
  * nvmsg_ack -- durably acknowledge every message viewed so far (one
  * barrier for all of them), and wake producers blocked on a full ring.
  * After it returns, a restart of this consumer resumes after them.
- * Errors: the barrier's (-EIO from msync on the cursor file; the acks are
- * then not durable and producers may not reuse the space), NVMSG_E_FORKED,
- * -EINVAL, NVMSG_E_WRONG_MODE.
+ * Errors: the barrier's (-EIO from msync on the cursor file): then nothing
+ * is acked (producers do not reuse the space, and a reopened consumer
+ * resumes at the previous ack; after a power failure that follows the
+ * failed barrier the media may hold either ack), NVMSG_E_FORKED, -EINVAL,
+ * NVMSG_E_WRONG_MODE.
  */
 NVMSG_API int nvmsg_ack(struct nvmsg_consumer *c);
 /*

@@ -423,9 +423,15 @@ nvmsg_ack(struct nvmsg_consumer *c)
 	if (!any)
 		return 0;
 	rc = nv_tier_drain(&c->cur.reg.map, NV_PP_ACK);
-	if (rc < 0)
+	if (rc < 0) {
+		/* not acked: put the last durable acks back, so that a
+		 * reopened consumer resumes before these messages (after a
+		 * power failure the media may hold either) */
+		for (unsigned i = 0; i < c->nrings; i++)
+			nv_store_relaxed(&c->cur.acks[i].ack, c->acked[i]);
 		return nv_err_append(rc, "%s: acks not made durable",
 				     c->cur.reg.path);
+	}
 	for (unsigned i = 0; i < c->nrings; i++) {
 		if (c->rpos[i] == c->acked[i])
 			continue;
