@@ -17,6 +17,10 @@
 #   pc_count=N          run: messages per producer
 #   pc_seed=S           run: seeds of the producers and the consumer
 #   pc_pause=MS         run: the consumer sleeps MS after each ack
+#   pc_bin=lag          run: the workload is pc_guest_lag, built with the
+#                       library's NV_SEAM_PUB_LAG seam (pub_tail on the
+#                       media stays one batch behind, as a cache that had
+#                       not written its line back would leave it)
 # Lines for the host start with "PC " (ours) or are pc_guest's protocol
 # lines (SENT, GOT, ...; see pc_guest.c).
 export PATH=/bin:/sbin
@@ -51,6 +55,11 @@ FIRST=$(param pc_first)
 COUNT=$(param pc_count)
 SEED=$(param pc_seed)
 PAUSE=$(param pc_pause)
+PCG=pc_guest
+[ "$(param pc_bin)" != lag ] || PCG=pc_guest_lag
+# the verify boot's second reader: a user that owns nothing but the
+# consumer's cursor (as nvmsg_consumer_open documents for another user)
+READER_UID=1000
 DIR=/mnt/pc
 NAME=ch
 CONSUMER=c0
@@ -174,18 +183,19 @@ shell)
 	exec setsid cttyhack sh
 	;;
 run)
+	command -v $PCG >/dev/null || die "no $PCG in the initramfs"
 	if [ "$SETUP" = 1 ]; then
-		pc_guest create $DIR $NAME $TIER $CONSUMER || die "create"
+		$PCG create $DIR $NAME $TIER $CONSUMER || die "create"
 	fi
 	# each process writes to its own serial port (ttyS1: the consumer,
 	# ttyS2+P: producer P), so that its tcdrain waits for its own lines
 	ports $(echo "$FIRST" | tr ',' '\n' | wc -l)
 	say "READY uptime=$(cut -d' ' -f1 /proc/uptime)"
-	pc_guest consume $DIR $NAME $CONSUMER "$SEED" ${PAUSE:-0} \
+	$PCG consume $DIR $NAME $CONSUMER "$SEED" ${PAUSE:-0} \
 		>/dev/ttyS1 2>&1 &
 	p=0
 	for first in $(echo "$FIRST" | tr ',' ' '); do
-		pc_guest produce $DIR $NAME $p "$first" "$COUNT" \
+		$PCG produce $DIR $NAME $p "$first" "$COUNT" \
 			$((SEED + p + 1)) >/dev/ttyS$((p + 2)) 2>&1 &
 		p=$((p + 1))
 	done
@@ -195,8 +205,24 @@ run)
 	;;
 verify)
 	ports 0
+	# the second reader may read the data (devdax: device nodes are
+	# root's 0600 at every boot) and owns the consumer's cursor
+	if [ -e $DIR/$NAME.nvmsg ]; then
+		chmod o+r $DIR/$NAME.nvmsg &&
+			chown $READER_UID:$READER_UID $DIR/$NAME.$CONSUMER.nvcur ||
+			die "chown the cursor to uid $READER_UID"
+	fi
 	say "READY uptime=$(cut -d' ' -f1 /proc/uptime)"
-	pc_guest verify $DIR $NAME $CONSUMER >/dev/ttyS1 2>&1 || die "verify"
+	# first read as the consumer (data mapped read-only), as root and as
+	# the other uid, before anything opens a producer slot or repairs:
+	# the host judges I1 from the first read; then check, repair, check,
+	# read again (and ack).  All run even if one fails, to show which.
+	ok=1
+	pc_guest read $DIR $NAME $CONSUMER pre >/dev/ttyS1 2>&1 || ok=0
+	pc_guest read $DIR $NAME $CONSUMER pre-uid $READER_UID \
+		>/dev/ttyS1 2>&1 || ok=0
+	pc_guest verify $DIR $NAME $CONSUMER >/dev/ttyS1 2>&1 || ok=0
+	[ $ok = 1 ] || die "verify"
 	halt
 	;;
 *)

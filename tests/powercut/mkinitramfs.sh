@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # mkinitramfs.sh -- the power-cut guest's kernel and initramfs.
 #
-#   tests/powercut/mkinitramfs.sh KERNEL_DIR PC_GUEST OUT_DIR
+#   tests/powercut/mkinitramfs.sh KERNEL_DIR PC_GUEST OUT_DIR [PC_GUEST_LAG]
 #
 # KERNEL_DIR holds Debian's kernel package extracted by deps.sh --kernel.
 # Writes OUT_DIR/vmlinux (the uncompressed ELF kernel: QEMU starts it at its
@@ -11,13 +11,17 @@
 # ndctl, mkfs.ext4, PC_GUEST with the shared libraries ldd names for it,
 # the kernel modules the NVDIMM, DAX, ext4 and virtio-blk need (with their
 # dependencies, so that busybox modprobe works), and guest-init.sh as /init.
+# PC_GUEST_LAG (pc_guest built on the NV_SEAM_PUB_LAG library) goes in as
+# /bin/pc_guest_lag, for the run boots that ask for it (pc_bin=lag).
 set -euo pipefail
 export PATH=$PATH:/usr/sbin:/sbin
-[ $# -eq 3 ] || { echo "usage: $0 KERNEL_DIR PC_GUEST OUT_DIR" >&2; exit 2; }
+[ $# -eq 3 ] || [ $# -eq 4 ] ||
+	{ echo "usage: $0 KERNEL_DIR PC_GUEST OUT_DIR [PC_GUEST_LAG]" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 kdir=$(cd "$1" && pwd)
 guest=$2
 out=$3
+lag=${4:-}
 kv=$(cat "$kdir/kernel-version")
 kroot=$kdir/root
 mkdir -p "$out"
@@ -66,6 +70,7 @@ for tool in ndctl daxctl mkfs.ext4; do
 	copy_elf "$(PATH=$PATH:/sbin:/usr/sbin command -v "$tool")"
 done
 copy_elf "$guest" pc_guest # also when it is a mutant build
+[ -z "$lag" ] || copy_elf "$lag" pc_guest_lag
 cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
 # glibc loads libgcc_s for thread cancellation and unwinding
 cp -nL /lib/x86_64-linux-gnu/libgcc_s.so.1 "$root/lib/x86_64-linux-gnu/"

@@ -14,17 +14,40 @@
  *   SENT <id> <num> <seq>              produce: the send (or the batch
  *                                      holding <num>) returned 0
  *   DONE <id> <num>                    produce: all COUNT messages sent
- *   GOT <producer> <num> <seq> <len>   consume, verify: viewed, checked
+ *   READ <phase> uid=<uid>             read, verify: a read begins; the
+ *                                      GOT lines up to READEND are its
+ *   GOT <producer> <num> <seq> <len>   consume, read, verify: viewed,
+ *                                      checked
+ *   READEND <phase> uid=<uid> count=<n> lag=<l> unknown=<u>
+ *                                      read, verify: <n> viewed, <l> of
+ *                                      them past the pub_tail that the
+ *                                      media held when the read began
+ *                                      (lag records; see pub_seqs), <u>
+ *                                      slots whose lag is unknown
  *   ACK <producer> <num>               consume: nvmsg_ack returned 0 after
  *                                      the view of <num>
  *   CHECK <when> errors=.. ...         verify: nvmsg_channel_check
  *   REPAIR slots=.. published=.. ...   verify: nvmsg_channel_repair
- *   NOCHANNEL <errno-name>             verify: the channel is gone
+ *   NOCHANNEL <errno-name>             read, verify: the channel is gone
  *   COMMITTED <id> <committed>         verify: nvmsg_producer_committed()
  *                                      of slot <id>, opened after the
  *                                      consumer drained (and acked) all
- *   END <count>                        verify: done, <count> messages
- *   BAD <sentence>                     any mode: something failed
+ *   END                                verify: done
+ *   DAMAGED <sentence>                 read, verify: the channel's bytes
+ *                                      fail a check (NVMSG_E_CORRUPT from
+ *                                      the library, or a payload this
+ *                                      program did not write): a verdict
+ *                                      on the data, not on the rig
+ *   BAD <sentence>                     any mode: something else failed
+ *
+ * After the cut the guest first reads (mode read) as the consumer, which
+ * maps the data read-only, before anything opens a producer slot or
+ * repairs: once as root, once as another uid (the owner gave it the
+ * cursor file, as nvmsg_consumer_open documents).  Neither acks.  The
+ * host judges I1 from that first read: a consumer must see every durable
+ * message also while pub_tail lags the last durable batch, with no
+ * writer around to recover the slot.  Then verify repairs and reads
+ * again (and acks); the host checks that the reads agree.
  *
  * Why the host may trust what it saw: a SENT line is written only after
  * the send returned, so every SENT the host saw names a durable message.
@@ -51,16 +74,20 @@
  *   pc_guest create DIR NAME TIER CONSUMER
  *   pc_guest produce DIR NAME ID FIRST COUNT SEED
  *   pc_guest consume DIR NAME CONSUMER SEED [PAUSE_MS]
+ *   pc_guest read DIR NAME CONSUMER PHASE [UID]
  *   pc_guest verify DIR NAME CONSUMER
- * Exit status 0, or 1 after a BAD line.
+ * Exit status 0, or 1 after a BAD or DAMAGED line.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -109,11 +136,18 @@ drain(void)
 		;
 }
 
-/* bad -- report a failure with the library's sentence, exit 1 */
-static void
+/* the verify boot's read under way (READ .. READEND), for DAMAGED lines */
+static const char *reading = "";
+
+/* bad -- report a failure with the library's sentence, exit 1: DAMAGED
+ * when the library found the channel's bytes corrupt (a verdict on the
+ * data), BAD otherwise (the rig, or a call that should not fail) */
+static _Noreturn void
 bad(const char *what, int rc)
 {
-	say("BAD %s: %s (%s)", what, nvmsg_strerror(rc), nvmsg_errmsg());
+	say("%s %s%s%s: %s (%s)",
+	    rc == NVMSG_E_CORRUPT ? "DAMAGED" : "BAD", reading,
+	    *reading ? ": " : "", what, nvmsg_strerror(rc), nvmsg_errmsg());
 	drain();
 	exit(1);
 }
@@ -219,7 +253,8 @@ cmd_create(const char *dir, const char *name, const char *tier,
 }
 
 /* cmd_produce -- send COUNT messages numbered FIRST.. on slot ID: single
- * sends, zero-copy reserve/commit, and NVMSG_MORE batches, at random */
+ * sends, zero-copy reserve/commit, and NVMSG_MORE batches closed by a
+ * plain send or by nvmsg_producer_flush, at random */
 static int
 cmd_produce(const char *dir, const char *name, unsigned id, uint64_t first,
 	    uint64_t count)
@@ -256,20 +291,26 @@ cmd_produce(const char *dir, const char *name, unsigned id, uint64_t first,
 			rc = nvmsg_commit(p, &cl, 0);
 			if (rc < 0)
 				bad("nvmsg_commit", rc);
-		} else { /* a batch: durable together, at the last call */
+		} else { /* a batch: durable together, at its last send
+			  * (without NVMSG_MORE) or at nvmsg_producer_flush */
+			int by_flush = r == 9;
+
 			n = 2 + rnd() % 3;
 			if (n > end - num)
 				n = end - num;
 			for (uint64_t k = 0; k < n; k++) {
+				int more = k + 1 < n || by_flush;
+
 				len = msg_fill(buf, id, num + k);
 				rc = nvmsg_send(p, buf, len,
 						NVMSG_BLOCK |
-							(k + 1 < n ? NVMSG_MORE
-								   : 0),
+							(more ? NVMSG_MORE : 0),
 						-1);
 				if (rc < 0)
 					bad("nvmsg_send(batch)", rc);
 			}
+			if (by_flush && (rc = nvmsg_producer_flush(p)) < 0)
+				bad("nvmsg_producer_flush", rc);
 			seq += n;
 		}
 		/* The seq printed for plain sends is the library's numbering
@@ -287,10 +328,10 @@ cmd_produce(const char *dir, const char *name, unsigned id, uint64_t first,
 }
 
 /* view_one -- view, check and print one message; 0, or -EAGAIN/-ETIMEDOUT
- * when none came; *PROD and *NUM name it */
+ * when none came; *PROD and *NUM name it, *SEQ (if not NULL) is its seq */
 static int
 view_one(struct nvmsg_consumer *c, int64_t timeout_ns, unsigned *prod,
-	 uint64_t *num)
+	 uint64_t *num, uint64_t *seq)
 {
 	struct nvmsg_view v;
 	int rc = nvmsg_view(c, &v, timeout_ns);
@@ -300,13 +341,15 @@ view_one(struct nvmsg_consumer *c, int64_t timeout_ns, unsigned *prod,
 	if (rc < 0)
 		bad("nvmsg_view", rc);
 	if (!msg_check(&v, num)) {
-		say("BAD payload of producer %u seq %" PRIu64 " len %zu is not "
-		    "one this program wrote",
-		    v.producer, v.seq, v.len);
+		say("DAMAGED %s%spayload of producer %u seq %" PRIu64 " len %zu is "
+		    "not one this program wrote",
+		    reading, *reading ? ": " : "", v.producer, v.seq, v.len);
 		drain();
 		exit(1);
 	}
 	*prod = v.producer;
+	if (seq)
+		*seq = v.seq;
 	say("GOT %u %" PRIu64 " %" PRIu64 " %zu", v.producer, *num, v.seq,
 	    v.len);
 	return 0;
@@ -333,7 +376,7 @@ cmd_consume(const char *dir, const char *name, const char *consumer,
 		unsigned want = 1 + (unsigned)(rnd() % PC_BATCH_MAX), n = 0;
 
 		while (n < want &&
-		       view_one(c, n ? 0 : -1, &prod[n], &num[n]) == 0)
+		       view_one(c, n ? 0 : -1, &prod[n], &num[n], NULL) == 0)
 			n++;
 		if (n == 0)
 			continue;
@@ -348,22 +391,154 @@ cmd_consume(const char *dir, const char *name, const char *consumer,
 	}
 }
 
-/* cmd_verify -- after the cut: check, repair, check, then drain the
- * consumer (and ack, so that the next round starts after it), then ask
+/* ld64 -- a little-endian 64-bit field of a mapped region */
+static uint64_t
+ld64(const unsigned char *at)
+{
+	uint64_t v;
+
+	memcpy(&v, at, 8);
+	return v;
+}
+
+/* pub_seqs -- for each producer slot, the seq of the first record past the
+ * slot's pub_tail as the media holds it now: the end_seq of the batch
+ * descriptor whose end_pos is pub_tail (the slot table of docs/FORMAT.md,
+ * read from the data file mapped read-only, not through the library,
+ * which reads a dead producer's records past pub_tail as if published).
+ * After a cut pub_tail lags at most one batch, and the descriptors hold
+ * the last two batches.  UINT64_MAX where none ends at pub_tail. */
+static int
+pub_seqs(const char *dir, const char *name, uint64_t seq[PC_PRODUCERS])
+{
+	char path[512];
+	const unsigned char *m;
+	uint64_t prod_off;
+	uint32_t maxp;
+	size_t len = 4096;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s.nvmsg", dir, name);
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return -errno;
+	for (int pass = 0; pass < 2; pass++) {
+		m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED) {
+			int e = -errno;
+
+			close(fd);
+			return e;
+		}
+		memcpy(&maxp, m + 32, 4);
+		prod_off = ld64(m + 80);
+		if (pass == 0) {
+			munmap((void *)m, len);
+			if (maxp < PC_PRODUCERS || prod_off > (1u << 24)) {
+				close(fd);
+				return -EINVAL;
+			}
+			/* whole pages: a device dax maps no less */
+			len = (prod_off + 256u * maxp + 4095) & ~(size_t)4095;
+		}
+	}
+	close(fd);
+	for (unsigned i = 0; i < PC_PRODUCERS; i++) {
+		const unsigned char *slot = m + prod_off + 256u * i;
+		uint64_t pub = ld64(slot);
+
+		seq[i] = pub == 0 ? 1 : UINT64_MAX;
+		for (unsigned k = 0; k < 2; k++)
+			if (pub && ld64(slot + 64 + 32 * k) == pub)
+				seq[i] = ld64(slot + 64 + 32 * k + 8);
+	}
+	munmap((void *)m, len);
+	return 0;
+}
+
+/* read_all -- view every message CONSUMER has not acked, each checked and
+ * printed, between READ and READEND lines; ack them all when ACK.  Lag
+ * records: those past the pub_tail the media held before the read
+ * (pub_seqs).  0, or 1 when the channel is gone (NOCHANNEL). */
+static int
+read_all(const char *dir, const char *name, const char *consumer,
+	 const char *phase, int ack)
+{
+	struct nvmsg_consumer *c = NULL;
+	uint64_t pubseq[PC_PRODUCERS], got = 0, lag = 0, num, seq;
+	unsigned prod, uid = (unsigned)geteuid(), unknown = 0;
+	static char rd[64];
+	int rc;
+
+	rc = pub_seqs(dir, name, pubseq);
+	if (rc == -ENOENT) {
+		say("NOCHANNEL %s", nvmsg_strerror(rc));
+		return 1;
+	}
+	if (rc < 0) {
+		say("BAD read the slot table of %s/%s.nvmsg: %s", dir, name,
+		    strerror(-rc));
+		drain();
+		exit(1);
+	}
+	say("READ %s uid=%u", phase, uid);
+	snprintf(rd, sizeof(rd), "read %s uid=%u", phase, uid);
+	reading = rd;
+	rc = nvmsg_consumer_open(dir, name, consumer, NVMSG_CONSUMER_VERIFY,
+				 &c);
+	if (rc < 0)
+		bad("nvmsg_consumer_open", rc);
+	while (view_one(c, 0, &prod, &num, &seq) == 0) {
+		got++;
+		lag += prod < PC_PRODUCERS && seq >= pubseq[prod];
+	}
+	if (ack && (rc = nvmsg_ack(c)) < 0)
+		bad("nvmsg_ack", rc);
+	nvmsg_consumer_close(&c);
+	for (unsigned i = 0; i < PC_PRODUCERS; i++)
+		unknown += pubseq[i] == UINT64_MAX;
+	say("READEND %s uid=%u count=%" PRIu64 " lag=%" PRIu64 " unknown=%u",
+	    phase, uid, got, lag, unknown);
+	reading = "";
+	return 0;
+}
+
+/* cmd_read -- after the cut, before any repair or producer open: read
+ * as CONSUMER (the data mapped read-only), as uid UID when given; no ack */
+static int
+cmd_read(const char *dir, const char *name, const char *consumer,
+	 const char *phase, const char *uid)
+{
+	if (uid) {
+		char *end;
+		unsigned long u = strtoul(uid, &end, 10);
+
+		if (*uid == '\0' || *end || setgroups(0, NULL) != 0 ||
+		    setgid((gid_t)u) != 0 || setuid((uid_t)u) != 0) {
+			say("BAD read: cannot become uid %s: %s", uid,
+			    strerror(errno));
+			drain();
+			exit(1);
+		}
+	}
+	read_all(dir, name, consumer, phase, 0);
+	drain();
+	return 0;
+}
+
+/* cmd_verify -- after the reads before repair: check, repair, check, then
+ * read again (and ack, so that the next round starts after it), then ask
  * every producer slot what committed */
 static int
 cmd_verify(const char *dir, const char *name, const char *consumer)
 {
-	struct nvmsg_consumer *c = NULL;
 	struct nvmsg_recovery rec;
 	struct nvmsg_check ck;
-	uint64_t got = 0, num;
-	unsigned prod;
 	int rc;
 
 	rc = nvmsg_channel_check(dir, name, &ck);
 	if (rc == -ENOENT) {
 		say("NOCHANNEL %s", nvmsg_strerror(rc));
+		drain();
 		return 0;
 	}
 	if (rc < 0)
@@ -386,16 +561,8 @@ cmd_verify(const char *dir, const char *name, const char *consumer)
 	    " torn=%u dead=%u first_error=%s",
 	    ck.errors, ck.repairs_needed, ck.records_unpublished, ck.torn_tails,
 	    ck.producers_dead, ck.first_error[0] ? ck.first_error : "-");
-	rc = nvmsg_consumer_open(dir, name, consumer, NVMSG_CONSUMER_VERIFY,
-				 &c);
-	if (rc < 0)
-		bad("nvmsg_consumer_open", rc);
-	while (view_one(c, 0, &prod, &num) == 0)
-		got++;
-	rc = nvmsg_ack(c);
-	if (rc < 0)
-		bad("nvmsg_ack", rc);
-	nvmsg_consumer_close(&c);
+	if (read_all(dir, name, consumer, "post", 1))
+		bad("read after repair", -ENOENT);
 	/* detectability: what each slot says committed, now that the
 	 * consumer has shown what survived */
 	for (unsigned id = 0; id < PC_PRODUCERS; id++) {
@@ -407,7 +574,7 @@ cmd_verify(const char *dir, const char *name, const char *consumer)
 		say("COMMITTED %u %" PRIu64, id, nvmsg_producer_committed(p));
 		nvmsg_producer_close(&p);
 	}
-	say("END %" PRIu64, got);
+	say("END");
 	drain();
 	return 0;
 }
@@ -447,12 +614,16 @@ main(int argc, char **argv)
 			    argc == 7 ? (unsigned)arg_u64(argv[6], "pause")
 				      : 0);
 	}
+	if (!strcmp(mode, "read") && (argc == 6 || argc == 7))
+		return cmd_read(argv[2], argv[3], argv[4], argv[5],
+				argc == 7 ? argv[6] : NULL);
 	if (!strcmp(mode, "verify") && argc == 5)
 		return cmd_verify(argv[2], argv[3], argv[4]);
 	fprintf(stderr,
 		"usage: pc_guest create DIR NAME TIER CONSUMER\n"
 		"       pc_guest produce DIR NAME ID FIRST COUNT SEED\n"
 		"       pc_guest consume DIR NAME CONSUMER SEED [PAUSE_MS]\n"
+		"       pc_guest read DIR NAME CONSUMER PHASE [UID]\n"
 		"       pc_guest verify DIR NAME CONSUMER\n");
 	return 2;
 }
