@@ -60,6 +60,14 @@ int
 nv_slot_bound(const struct nv_chan *ch, struct nv_map *m, unsigned i,
 	      uint64_t pubt, uint64_t from, uint64_t *bound)
 {
+	return nv_slot_bound_seq(ch, m, i, pubt, from, bound, NULL);
+}
+
+int
+nv_slot_bound_seq(const struct nv_chan *ch, struct nv_map *m, unsigned i,
+		  uint64_t pubt, uint64_t from, uint64_t *bound,
+		  uint64_t *last_seq)
+{
 	/* acquire: a dead owner's ring stores happened before it died; a
 	 * live owner's word is all we need to decide */
 	uint64_t w = nv_load_acquire(&ch->prod[i].owner_pid);
@@ -67,6 +75,8 @@ nv_slot_bound(const struct nv_chan *ch, struct nv_map *m, unsigned i,
 	int rc;
 
 	*bound = pubt;
+	if (last_seq)
+		*last_seq = 0;
 	if (w != 0 && nv_owner_alive(w))
 		return 0;
 	if (from > pubt || pubt - from > ch->l.ring_bytes)
@@ -81,5 +91,7 @@ nv_slot_bound(const struct nv_chan *ch, struct nv_map *m, unsigned i,
 					 "not made durable",
 				     ch->data.path, i);
 	*bound = s.end;
+	if (last_seq)
+		*last_seq = s.last_seq;
 	return 0;
 }

@@ -94,6 +94,11 @@ nv_fork_gen(void)
  */
 int nv_slot_bound(const struct nv_chan *ch, struct nv_map *m, unsigned i,
 		  uint64_t pubt, uint64_t from, uint64_t *bound);
+/* nv_slot_bound_seq -- the same; *LAST_SEQ (may be NULL) gets the highest
+ * sequence number past PUBT inside the bound (0 if none) */
+int nv_slot_bound_seq(const struct nv_chan *ch, struct nv_map *m, unsigned i,
+		      uint64_t pubt, uint64_t from, uint64_t *bound,
+		      uint64_t *last_seq);
 
 /* gsync.c */
 /* nv_group_drain -- the persist barrier at PP for a producer (OWNER) of an

@@ -624,14 +624,11 @@ recover_ring(struct nvmsg_producer *p)
 	 * batch before it.  Numbers after it never committed (torn records
 	 * are cut below), so the next message takes committed + 1: a
 	 * producer's sequence numbers stay contiguous across crashes */
-	struct nv_desc d[2];
-	int ok[2] = {nv_desc_read(p->slot, p->id, 0, &d[0]),
-		     nv_desc_read(p->slot, p->id, 1, &d[1])};
+	struct nv_desc nd;
 	uint64_t committed = s.last_seq;
-	int newest = ok[0] && ok[1] ? (d[1].end_seq > d[0].end_seq)
-				    : ok[1] ? 1 : 0;
-	if (ok[newest]) {
-		const struct nv_desc *n = &d[newest];
+	int newest = nv_desc_newest(p->slot, p->id, &nd);
+	if (newest >= 0) {
+		const struct nv_desc *n = &nd;
 #if defined(NV_MUTANT) && NV_MUTANT == 4
 		/* mutant for the crash test: trust the descriptor without its
 		 * records; wrong only when a cache eviction carried a batch's

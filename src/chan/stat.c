@@ -64,7 +64,8 @@ nvmsg_channel_stat(const char *dir, const char *name, struct nvmsg_stat *st)
 		uint64_t pubt = nv_load_acquire(&s->pub_tail);
 		/* what a reader reads: a dead producer's whole records past
 		 * pub_tail count (bound.c); a report persists nothing */
-		rc = nv_slot_bound(&ch, NULL, i, pubt, pubt, &pub[i]);
+		uint64_t last = 0;
+		rc = nv_slot_bound_seq(&ch, NULL, i, pubt, pubt, &pub[i], &last);
 		if (rc < 0)
 			goto out;
 		uint64_t w = nv_load_acquire(&s->owner_pid);
@@ -77,9 +78,21 @@ nvmsg_channel_stat(const char *dir, const char *name, struct nvmsg_stat *st)
 		ps->alive = nv_owner_alive(w);
 		ps->tail = pub[i];
 		struct nv_desc d;
-		for (unsigned k = 0; k < 2; k++)
-			if (nv_desc_read(s, i, k, &d) && d.end_seq > ps->next_seq)
-				ps->next_seq = d.end_seq;
+		for (unsigned k = 0; k < 2; k++) {
+			if (!nv_desc_read(s, i, k, &d))
+				continue;
+			/* a dead producer's batch that did not reach its
+			 * bound never committed: recovery hands its numbers
+			 * out again (first_seq), as does this report */
+			uint64_t n = ps->alive || d.end_pos <= pub[i]
+					     ? d.end_seq
+					     : d.first_seq;
+			if (n > ps->next_seq)
+				ps->next_seq = n;
+		}
+		/* whole records past pub_tail that recovery keeps */
+		if (last + 1 > ps->next_seq && last)
+			ps->next_seq = last + 1;
 	}
 	for (unsigned c = 0; c < ch.l.max_consumers; c++) {
 		if (nv_load_acquire(&ch.cons[c].state) != NV_CONS_ACTIVE)

@@ -53,3 +53,19 @@ nv_desc_read(const struct nv_prod_slot *s, unsigned id, unsigned idx,
 	out->first_seq = v[2];
 	return 1;
 }
+
+int
+nv_desc_newest(const struct nv_prod_slot *s, unsigned id, struct nv_desc *out)
+{
+	struct nv_desc d[2];
+	int ok[2] = {nv_desc_read(s, id, 0, &d[0]), nv_desc_read(s, id, 1, &d[1])};
+	int n;
+
+	if (!ok[0] && !ok[1])
+		return -1;
+	/* positions never wrap and every batch ends further on (a batch of
+	 * pads only keeps end_seq); equal end_pos: the same batch end */
+	n = ok[0] && ok[1] ? d[1].end_pos > d[0].end_pos : ok[1];
+	*out = d[n];
+	return n;
+}

@@ -63,6 +63,11 @@ void nv_desc_write(struct nv_prod_slot *s, unsigned id, unsigned idx,
 /* nv_desc_read -- 1 and *out if descriptor IDX verifies, else 0 */
 int nv_desc_read(const struct nv_prod_slot *s, unsigned id, unsigned idx,
 		 struct nv_desc *out);
+/* nv_desc_newest -- the index (0 or 1) of the newest whole descriptor of
+ * slot ID (the larger end_pos) and *out, or -1 when neither verifies (no
+ * batch yet: both are zero) */
+int nv_desc_newest(const struct nv_prod_slot *s, unsigned id,
+		   struct nv_desc *out);
 
 /* records ---------------------------------------------------------------- */
 
