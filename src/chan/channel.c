@@ -156,14 +156,14 @@ nvmsg_channel_create(const char *dir, const char *name,
 		nv_err(rc, "%s: cannot finish creation: %s", path,
 		       strerror(-rc));
 		unlink(tmp);
-	} else if (opts->tier == NVMSG_TIER_MSYNC ||
-		   opts->tier == NVMSG_TIER_PMEM) {
-		/* the rename itself must survive a power failure */
-		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
+	} else if ((opts->tier == NVMSG_TIER_MSYNC ||
+		    opts->tier == NVMSG_TIER_PMEM) &&
+		   (rc = nv_region_sync_dir(dir)) < 0) {
+		/* the rename itself must survive a power failure: a channel
+		 * whose name may vanish is not reported created */
+		nv_err_append(rc, "creation of %s undone", path);
+		unlink(path);
+		(void)nv_region_sync_dir(dir);
 	}
 	nv_region_close(&r);
 	return rc;

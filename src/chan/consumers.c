@@ -150,6 +150,11 @@ create_cursor(struct nv_chan *ch, unsigned index, const char *name)
 	}
 	if (rc == 0 && ch->tier == NVMSG_TIER_MSYNC)
 		rc = fsync(r.fd) ? -errno : 0;
+	/* the cursor file's name survives a power failure before the
+	 * table entry that points at it is written */
+	if (rc == 0 && !nv_region_is_devdax(path) &&
+	    (ch->tier == NVMSG_TIER_MSYNC || ch->tier == NVMSG_TIER_PMEM))
+		rc = nv_region_sync_dir(ch->dir);
 	nv_region_close(&r);
 	if (rc < 0)
 		unlink(path);

@@ -318,3 +318,22 @@ nv_region_close(struct nv_region *r)
 		close(r->fd);
 	r->fd = -1;
 }
+
+int
+nv_region_sync_dir(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
+
+	if (dfd < 0)
+		return nv_err(-errno, "%s: cannot open the directory to sync "
+				      "it: %s",
+			      dir, strerror(errno));
+	if (fsync(dfd) != 0)
+		rc = nv_err(-errno, "%s: fsync of the directory failed (%s): "
+				    "a new file's name may not survive a "
+				    "power failure",
+			    dir, strerror(errno));
+	close(dfd);
+	return rc;
+}

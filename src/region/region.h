@@ -30,6 +30,9 @@ struct nv_region {
  * channel names may hold dots, consumer names may not, so that the cursor
  * file NAME.CONSUMER.nvcur names one pair only */
 int nv_name_valid(const char *name, int allow_dot);
+/* nv_region_sync_dir -- fsync directory DIR, so that a file created or
+ * renamed in it keeps its name after a power failure; 0 or -errno */
+int nv_region_sync_dir(const char *dir);
 
 /* nv_region_path -- DIR/NAME.nvmsg or DIR/NAME.CONSUMER.nvcur */
 int nv_region_data_path(char *out, size_t cap, const char *dir,

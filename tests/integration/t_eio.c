@@ -15,15 +15,41 @@
  * program defines msync and calls libc's through dlsym), so the library's
  * own tier code sees the error; on the emulated tier the persist choke
  * point's hook returns -EIO (tier.h).
+ *
+ * Also the other durability edges of the API: a failed fsync of the
+ * directory (fsync(2) on directories interposed the same way) fails
+ * channel creation and consumer registration and leaves nothing behind;
+ * and a handle inherited through fork() is refused in the child
+ * (NVMSG_E_FORKED) while the parent's goes on.
  */
 #include <dlfcn.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "t.h"
 #include "tier/tier.h"
 
 static int fail_drains; /* fail every barrier while set */
+static int fail_dir_sync; /* fail fsync of directories while set */
 static unsigned failed;
+
+/* fsync -- libc's, or -EIO for a directory while fail_dir_sync is set */
+int
+fsync(int fd)
+{
+	static int (*real)(int);
+	struct stat st;
+
+	if (fail_dir_sync && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		failed++;
+		errno = EIO;
+		return -1;
+	}
+	if (!real)
+		real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+	return real(fd);
+}
 
 /* msync -- libc's, or -EIO while fail_drains is set */
 int
@@ -192,9 +218,86 @@ run(int tier, const char *base)
 	ASSERT_OK(nvmsg_channel_unlink(dir, "ch"));
 }
 
+/* dir_sync -- a directory fsync that fails undoes creation and
+ * registration */
+static void
+dir_sync(void)
+{
+	const char *dir = t_tmpdir_in("/var/tmp");
+	struct nvmsg_channel_opts o = {.tier = NVMSG_TIER_MSYNC, .mode = 0644};
+	struct nvmsg_consumer *c;
+	struct nvmsg_stat st;
+	char path[600];
+
+	fail_dir_sync = 1;
+	ASSERT_ERR(nvmsg_channel_create(dir, "ch", &o), -EIO);
+	fail_dir_sync = 0;
+	snprintf(path, sizeof(path), "%s/ch.nvmsg", dir);
+	ASSERT_TRUE(access(path, F_OK) != 0);
+	ASSERT_OK(nvmsg_channel_create(dir, "ch", &o));
+	fail_dir_sync = 1;
+	ASSERT_ERR(nvmsg_consumer_open(dir, "ch", "c", NVMSG_CONSUMER_CREATE,
+				       &c),
+		   -EIO);
+	fail_dir_sync = 0;
+	ASSERT_OK(nvmsg_channel_stat(dir, "ch", &st));
+	ASSERT_EQ(st.nconsumers, 0);
+	snprintf(path, sizeof(path), "%s/ch.c.nvcur", dir);
+	ASSERT_TRUE(access(path, F_OK) != 0);
+	ASSERT_OK(nvmsg_consumer_open(dir, "ch", "c", NVMSG_CONSUMER_CREATE,
+				      &c));
+	nvmsg_consumer_close(&c);
+	ASSERT_OK(nvmsg_channel_unlink(dir, "ch"));
+}
+
+/* forked -- a child's inherited handles are refused; the parent's work */
+static void
+forked(void)
+{
+	const char *dir = t_tmpdir();
+	struct nvmsg_channel_opts o = {.tier = NVMSG_TIER_VOLATILE,
+				       .mode = 0644};
+	struct nvmsg_producer *p;
+	struct nvmsg_consumer *c;
+	struct nvmsg_view v;
+	int status;
+
+	ASSERT_OK(nvmsg_channel_create(dir, "ch", &o));
+	ASSERT_OK(nvmsg_consumer_open(dir, "ch", "c", NVMSG_CONSUMER_CREATE,
+				      &c));
+	ASSERT_OK(nvmsg_producer_open(dir, "ch", 0, &p));
+	ASSERT_OK(nvmsg_send(p, "a", 1, 0, 0));
+	pid_t pid = fork();
+	ASSERT_TRUE(pid >= 0);
+	if (pid == 0) {
+		int ok = nvmsg_send(p, "x", 1, 0, 0) == NVMSG_E_FORKED &&
+			 nvmsg_producer_flush(p) == NVMSG_E_FORKED &&
+			 nvmsg_view(c, &v, 0) == NVMSG_E_FORKED &&
+			 nvmsg_ack(c) == NVMSG_E_FORKED &&
+			 nvmsg_producer_close(&p) == NVMSG_E_FORKED;
+		nvmsg_consumer_close(&c);
+		_exit(ok ? 0 : 1);
+	}
+	ASSERT_TRUE(waitpid(pid, &status, 0) == pid);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* the parent's producer still owns its slot and sends */
+	ASSERT_OK(nvmsg_send(p, "b", 1, 0, 0));
+	ASSERT_OK(nvmsg_view(c, &v, 0));
+	ASSERT_TRUE(v.len == 1 && *(const char *)v.data == 'a');
+	ASSERT_OK(nvmsg_view(c, &v, 0));
+	ASSERT_TRUE(v.len == 1 && *(const char *)v.data == 'b');
+	ASSERT_ERR(nvmsg_view(c, &v, 0), -EAGAIN);
+	ASSERT_OK(nvmsg_ack(c));
+	ASSERT_OK(nvmsg_producer_close(&p));
+	nvmsg_consumer_close(&c);
+	ASSERT_OK(nvmsg_channel_unlink(dir, "ch"));
+}
+
 int
 main(void)
 {
+	dir_sync();
+	forked();
 	/* the real msync of the msync tier fails */
 	run(NVMSG_TIER_MSYNC, "/var/tmp");
 	printf("t_eio: msync tier: %u msyncs failed by injection\n", failed);
