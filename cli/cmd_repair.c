@@ -57,7 +57,8 @@ print_human(const char *path, const struct nvmsg_recovery *r)
 	tbl_add(&t, "bytes scanned");
 	tbl_add(&t, "%llu", (unsigned long long)r->bytes_scanned);
 	tbl_add(&t, "bytes cut");
-	tbl_add(&t, "%llu (non-zero bytes of torn or abandoned records)",
+	tbl_add(&t, "%llu (non-zero bytes cleared past the tail: a torn or "
+		"abandoned record, and stale bytes of earlier laps)",
 		(unsigned long long)r->bytes_cut);
 	tbl_add(&t, "time");
 	tbl_add(&t, "%.3f ms", (double)r->elapsed_ns / 1e6);

@@ -180,7 +180,9 @@ struct nvmsg_producer_stat {
 	unsigned id;
 	pid_t pid;              /* owner, 0 when released */
 	int alive;              /* owner process still runs */
-	uint64_t tail;          /* published bytes, never wraps */
+	uint64_t tail;          /* position readers read up to, never wraps:
+				 * pub_tail, or for a slot without a live
+				 * owner the end of its whole records */
 	uint64_t next_seq;      /* sequence number of its next message */
 };
 
@@ -339,8 +341,9 @@ struct nvmsg_recovery {
 	uint64_t records_published; /* whole records found past pub_tail and
 				     * published by recovery */
 	uint64_t bytes_scanned;
-	uint64_t bytes_cut;         /* non-zero bytes cleared after the tail
-				     * (a torn or abandoned record) */
+	uint64_t bytes_cut;         /* non-zero bytes cleared after the tail:
+				     * a torn or abandoned record, and stale
+				     * bytes of earlier laps */
 	uint64_t elapsed_ns;
 };
 

@@ -566,12 +566,13 @@ zero_free(struct nvmsg_producer *p, uint64_t lo, uint64_t end)
  * recover_ring -- find the tail of our ring after any stop.
  *
  * pub_tail is the floor: it is stored after the barrier, so every record
- * below any value of it that reached media is durable.  tail_hint is
- * written inside the barrier and may be ahead of what became durable, so
- * it is only a hint.  The scan starts at the lowest consumer ack (or
- * pub_tail) and walks whole records; records past pub_tail that verify are
- * the last batches, durable or not yet flushed by a dead owner, so they are
- * flushed before they are published.
+ * below any value of it that reached media is durable.  The batch
+ * descriptors are written inside the barrier and may be ahead of what
+ * became durable, so they only say which sequence numbers committed.  The
+ * scan starts at the lowest consumer ack (or pub_tail) and walks whole
+ * records; records past pub_tail that verify are the last batches, durable
+ * or not yet flushed by a dead owner, so they are flushed before they are
+ * published (readers take the same records without us: bound.c).
  */
 static int
 recover_ring(struct nvmsg_producer *p)
