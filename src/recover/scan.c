@@ -76,7 +76,11 @@ nv_scan_bounds(uint64_t pubt, uint64_t ring_bytes, const uint64_t *acks,
 			*bad = k;
 			return NV_BOUNDS_BAD_ACK;
 		}
-		if (k == 0 || a < *lo)
+		/* lowest of PUBT and the acks: consumers may have read (and
+		 * acked) records past pub_tail (commit words on the volatile
+		 * tier, a dead producer's bound: chan/bound.c), and those
+		 * records count for what committed */
+		if (a < *lo)
 			*lo = a;
 		if (a > *floor)
 			*floor = a;
