@@ -44,15 +44,7 @@ static int
 persist_span(const struct nv_chan *ch, struct nv_map *m, unsigned i,
 	     uint64_t from, uint64_t to)
 {
-	const unsigned char *ring = nv_chan_ring(ch, i);
-	uint64_t rb = ch->l.ring_bytes, off = from & (rb - 1), len = to - from;
-
-	if (off + len > rb) {
-		nv_tier_flush(m, ring + off, rb - off);
-		nv_tier_flush(m, ring, len - (rb - off));
-	} else {
-		nv_tier_flush(m, ring + off, len);
-	}
+	nv_ring_flush(m, nv_chan_ring(ch, i), ch->l.ring_bytes, from, to);
 	return nv_tier_drain(m, NV_PP_READER);
 }
 

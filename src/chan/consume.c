@@ -23,6 +23,7 @@
 
 #include "../base/clock.h"
 #include "../base/err.h"
+#include "../base/seam.h"
 #include "chan.h"
 
 /* the sleeping part of a wait looks for dead producers' unpublished
@@ -413,10 +414,8 @@ nvmsg_ack(struct nvmsg_consumer *c)
 			continue;
 		/* relaxed: producers do not read ack, only recovery does */
 		nv_store_relaxed(&c->cur.acks[i].ack, c->rpos[i]);
-#if defined(NV_MUTANT) && NV_MUTANT == 3
-		/* mutant for the crash test: ack usable before durable */
-		nv_store_release(&c->cur.acks[i].ack_pub, c->rpos[i]);
-#endif
+		if (nv_mutant(3)) /* crash-test mutant 3: ack usable early */
+			nv_store_release(&c->cur.acks[i].ack_pub, c->rpos[i]);
 		nv_tier_flush(&c->cur.reg.map, &c->cur.acks[i], 8);
 		any = 1;
 	}

@@ -24,6 +24,7 @@
 
 #include "../base/clock.h"
 #include "../base/err.h"
+#include "../base/seam.h"
 #include "chan.h"
 
 /* lead -- with sync_lock held: one persist barrier for every ticket taken
@@ -48,14 +49,12 @@ lead(struct nv_chan *ch, enum nv_pp pp)
 	uint64_t upto = nv_load_acquire(&h->sync_req);
 	unsigned char *base = ch->data.map.base;
 
-#if !defined(NV_MUTANT) || NV_MUTANT != 1
-	/* every ring and slot: the waiters' records are in there too */
-	nv_tier_flush(&ch->data.map, base + ch->l.prod_table_off,
-		      ch->l.file_bytes - ch->l.prod_table_off);
-#else
-	/* mutant 1 (records not flushed): only what the caller flushed */
-	(void)base;
-#endif
+	/* every ring and slot: the waiters' records are in there too
+	 * (crash-test mutant 1, records not flushed: only what the caller
+	 * flushed) */
+	if (!nv_mutant(1))
+		nv_tier_flush(&ch->data.map, base + ch->l.prod_table_off,
+			      ch->l.file_bytes - ch->l.prod_table_off);
 	int rc = nv_tier_drain(&ch->data.map, pp);
 	if (rc == 0) {
 		atomic_fetch_add_explicit(&h->sync_count, 1,

@@ -30,6 +30,7 @@
 #include "../base/clock.h"
 #include "../base/err.h"
 #include "../recover/recover.h"
+#include "../base/seam.h"
 #include "chan.h"
 
 struct nvmsg_producer {
@@ -56,9 +57,7 @@ struct nvmsg_producer {
 	unsigned fork_gen; /* nv_fork_gen at open: a forked child's copy
 			    * of the handle is refused (it is not the
 			    * owner of the slot) */
-#ifdef NV_SEAM_PUB_LAG
-	uint64_t lag_pub;  /* test seam: pub_tail stored one batch late */
-#endif
+	uint64_t lag_pub;  /* power-cut seam: pub_tail one batch late */
 	unsigned ncur;     /* cursors mapped, in list[0..ncur) */
 	struct nv_cursor *cur[NVMSG_MAX_CONSUMERS];  /* by consumer slot */
 	struct nv_cursor *list[NVMSG_MAX_CONSUMERS]; /* compact, hot path */
@@ -174,50 +173,14 @@ wake_consumers(struct nvmsg_producer *p)
 static void
 flush_span(struct nvmsg_producer *p, uint64_t from, uint64_t to)
 {
-	uint64_t mask = p->ring_bytes - 1;
-	uint64_t off = from & mask, len = to - from;
-
-	if (len == 0)
-		return;
-	if (off + len > p->ring_bytes) {
-		nv_tier_flush(&p->ch.data.map, p->ring + off,
-			      p->ring_bytes - off);
-		nv_tier_flush(&p->ch.data.map, p->ring,
-			      len - (p->ring_bytes - off));
-	} else {
-		nv_tier_flush(&p->ch.data.map, p->ring + off, len);
-	}
+	nv_ring_flush(&p->ch.data.map, p->ring, p->ring_bytes, from, to);
 }
 
-/* rec_at -- the header at position POS of our ring and its size */
-static struct nv_rec_hdr *
-rec_at(struct nvmsg_producer *p, uint64_t pos, uint64_t *size)
-{
-	struct nv_rec_hdr *r = (void *)(p->ring + (pos & (p->ring_bytes - 1)));
-
-	*size = r->type == NV_REC_PAD ? NV_REC_HDR + r->len
-				      : nv_rec_size(r->len);
-	return r;
-}
-
-/* commit_span -- store the commit word of every record in [from, to),
- * records this producer wrote or recovery verified.  The first record's
- * word goes last: a consumer waits on it, and once it sees it (acquire)
- * it finds the whole batch committed and reads it in one burst instead of
- * chasing our stores line by line (measured: batch-64 throughput 18 ->
- * 23 M msgs/s on the volatile tier) */
+/* commit_span -- store the commit words of [from, to) (log/ring.c) */
 static void
 commit_span(struct nvmsg_producer *p, uint64_t from, uint64_t to)
 {
-	uint64_t size, pos;
-	struct nv_rec_hdr *first;
-
-	if (from >= to)
-		return;
-	first = rec_at(p, from, &size);
-	for (pos = from + size; pos < to; pos += size)
-		nv_rec_commit(rec_at(p, pos, &size), pos);
-	nv_rec_commit(first, from);
+	nv_ring_commit_span(p->ring, p->ring_bytes, from, to);
 }
 
 /* publish -- make [pub, tail) durable with one barrier, then visible */
@@ -239,14 +202,13 @@ publish(struct nvmsg_producer *p)
 		      p->batch_open ? p->batch_first : p->next_seq);
 	p->didx ^= 1;
 	p->batch_open = 0;
-#if defined(NV_MUTANT) && NV_MUTANT == 2
-	/* mutant for the crash test: visible before durable */
-	commit_span(p, p->pub, p->tail);
-	nv_store_release(&p->slot->pub_tail, p->tail);
-#endif
-#if !defined(NV_MUTANT) || NV_MUTANT != 1
-	flush_span(p, p->pub, p->tail);
-#endif
+	if (nv_mutant(2)) {
+		/* crash-test mutant 2: visible before durable */
+		commit_span(p, p->pub, p->tail);
+		nv_store_release(&p->slot->pub_tail, p->tail);
+	}
+	if (!nv_mutant(1)) /* crash-test mutant 1: records not flushed */
+		flush_span(p, p->pub, p->tail);
 	nv_tier_flush(&p->ch.data.map, p->slot->desc, sizeof(p->slot->desc));
 	/* last batch's pub_tail: lets media lag at most one batch */
 	nv_tier_flush(&p->ch.data.map, &p->slot->pub_tail, 8);
@@ -263,14 +225,14 @@ publish(struct nvmsg_producer *p)
 	commit_span(p, p->pub, p->tail);
 	/* release: pairs with the consumer's acquire load of pub_tail, so
 	 * the record bytes are visible before the position that covers them */
-#ifdef NV_SEAM_PUB_LAG
-	/* test seam (tests/powercut): the slot shows the previous batch's
-	 * tail, as media does when the cache kept the pub_tail line */
-	nv_store_release(&p->slot->pub_tail, p->lag_pub);
-	p->lag_pub = p->tail;
-#else
-	nv_store_release(&p->slot->pub_tail, p->tail);
-#endif
+	if (nv_seam_pub_lag()) {
+		/* power-cut rig seam: the slot shows the previous batch's
+		 * tail, as media does when the cache kept the pub_tail line */
+		nv_store_release(&p->slot->pub_tail, p->lag_pub);
+		p->lag_pub = p->tail;
+	} else {
+		nv_store_release(&p->slot->pub_tail, p->tail);
+	}
 	p->pub = p->tail;
 	if (p->ncur)
 		wake_consumers(p);
@@ -528,150 +490,39 @@ claim_slot(struct nvmsg_producer *p, unsigned i)
 	return 0;
 }
 
-/* clear -- zero LEN bytes at A; returns how many were not zero */
-static uint64_t
-clear(unsigned char *a, uint64_t len)
-{
-	uint64_t n = 0;
-
-	for (uint64_t i = 0; i < len; i++)
-		n += a[i] != 0;
-	memset(a, 0, len);
-	return n;
-}
-
-/* zero_free -- clear ring bytes outside the live span [lo, end), so that a
- * torn tail can never be mistaken for records later (cut a torn tail).
- * Returns the number of non-zero bytes cut. */
-static uint64_t
-zero_free(struct nvmsg_producer *p, uint64_t lo, uint64_t end)
-{
-	uint64_t mask = p->ring_bytes - 1;
-	uint64_t from = end, len = p->ring_bytes - (end - lo);
-	uint64_t off = from & mask, cut;
-
-	if (len == 0)
-		return 0;
-	if (off + len > p->ring_bytes) {
-		cut = clear(p->ring + off, p->ring_bytes - off);
-		cut += clear(p->ring, len - (p->ring_bytes - off));
-	} else {
-		cut = clear(p->ring + off, len);
-	}
-	flush_span(p, from, from + len);
-	return cut;
-}
-
-/*
- * recover_ring -- find the tail of our ring after any stop.
- *
- * pub_tail is the floor: it is stored after the barrier, so every record
- * below any value of it that reached media is durable.  The batch
- * descriptors are written inside the barrier and may be ahead of what
- * became durable, so they only say which sequence numbers committed.  The
- * scan starts at the lowest consumer ack (or pub_tail) and walks whole
- * records; records past pub_tail that verify are the last batches, durable
- * or not yet flushed by a dead owner, so they are flushed before they are
- * published (readers take the same records without us: bound.c).
- */
+/* recover_ring -- a writer's recovery of our ring (recover/repair.c),
+ * from the durable acks of every consumer we know */
 static int
 recover_ring(struct nvmsg_producer *p)
 {
-	struct nv_scan s;
+	struct nv_ring_ref r = {
+		.map = &p->ch.data.map,
+		.slot = p->slot,
+		.ring = p->ring,
+		.ring_bytes = p->ring_bytes,
+		.id = p->id,
+		.path = p->ch.data.path,
+	};
+	uint64_t acks[NVMSG_MAX_CONSUMERS];
+	const char *paths[NVMSG_MAX_CONSUMERS];
+	struct nv_recovered out;
 	struct nv_cursor *who;
-	uint64_t pubt = nv_load_relaxed(&p->slot->pub_tail);
 	int rc;
 
-	if (pubt % NV_REC_ALIGN)
-		return nv_err(NVMSG_E_CORRUPT,
-			      "%s: producer slot %u: published tail %llu is "
-			      "not record-aligned",
-			      p->ch.data.path, p->id,
-			      (unsigned long long)pubt);
-	p->pub = pubt;
+	p->pub = nv_load_relaxed(&p->slot->pub_tail);
 	if ((rc = sync_consumers(p)) < 0)
 		return rc;
-	/* durable acks: all are record boundaries below durable records,
-	 * and nothing at or above the lowest was ever overwritten */
-	uint64_t acks[NVMSG_MAX_CONSUMERS], lo, floor;
-	for (unsigned k = 0; k < p->ncur; k++)
+	for (unsigned k = 0; k < p->ncur; k++) {
 		acks[k] = nv_load_relaxed(&p->list[k]->acks[p->id].ack);
-	unsigned bad = 0;
-	int b = nv_scan_bounds(pubt, p->ring_bytes, acks, 1, p->ncur, &lo,
-			       &floor, &bad);
-	if (b == NV_BOUNDS_BAD_ACK)
-		return nv_err(NVMSG_E_CORRUPT,
-			      "%s: ack %llu for ring %u is not a record "
-			      "position near the tail %llu",
-			      p->list[bad]->reg.path,
-			      (unsigned long long)acks[bad], p->id,
-			      (unsigned long long)pubt);
-	if (b == NV_BOUNDS_SPREAD)
-		return nv_err(NVMSG_E_CORRUPT,
-			      "%s: ring %u: consumer acks %llu and %llu are "
-			      "more than a ring apart",
-			      p->ch.data.path, p->id, (unsigned long long)lo,
-			      (unsigned long long)floor);
-	nv_scan_ring(p->ring, p->ring_bytes, p->id, lo, &s);
-	if (s.end < floor)
-		return nv_err(NVMSG_E_CORRUPT,
-			      "%s: ring %u: record at position %llu fails "
-			      "(%s) below the durable tail %llu",
-			      p->ch.data.path, p->id,
-			      (unsigned long long)s.end, s.stop,
-			      (unsigned long long)floor);
-	/* which sequence numbers committed: the newest whole descriptor
-	 * whose batch is whole (end_pos within the whole records), else the
-	 * batch before it.  Numbers after it never committed (torn records
-	 * are cut below), so the next message takes committed + 1: a
-	 * producer's sequence numbers stay contiguous across crashes */
-	struct nv_desc nd;
-	uint64_t committed = s.last_seq;
-	int newest = nv_desc_newest(p->slot, p->id, &nd);
-	if (newest >= 0) {
-		const struct nv_desc *n = &nd;
-#if defined(NV_MUTANT) && NV_MUTANT == 4
-		/* mutant for the crash test: trust the descriptor without its
-		 * records; wrong only when a cache eviction carried a batch's
-		 * descriptor to media and not all of its records */
-		uint64_t c = n->end_seq;
-#else
-		uint64_t c = n->end_pos <= s.end ? n->end_seq : n->first_seq;
-#endif
-		if (c > 0 && c - 1 > committed)
-			committed = c - 1;
-		p->didx = (unsigned)newest ^ 1;
+		paths[k] = p->list[k]->reg.path;
 	}
-	uint64_t seq = committed + 1;
-	p->next_seq = seq;
-	p->committed = committed;
-	p->tail = s.end;
-	p->rec.slots_recovered = 1;
-	p->rec.records_scanned = s.records;
-	p->rec.bytes_scanned = s.end - lo;
-	p->rec.records_published = 0;
-	flush_span(p, lo, s.end);
-	p->rec.bytes_cut = zero_free(p, lo, s.end);
-	nv_desc_write(p->slot, p->id, p->didx, s.end, seq, seq);
-	p->didx ^= 1;
-	nv_tier_flush(&p->ch.data.map, p->slot->desc, sizeof(p->slot->desc));
-	rc = nv_tier_drain(&p->ch.data.map, NV_PP_PRODUCER_RECOVER);
-	if (rc < 0)
+	if ((rc = nv_recover_ring(&r, acks, paths, p->ncur, &out)) < 0)
 		return rc;
-	/* commit words: a power failure may have lost those of durable
-	 * records (they are stored after the barrier, never flushed) */
-	commit_span(p, lo, s.end);
-	/* release: as in publish() */
-	nv_store_release(&p->slot->pub_tail, s.end);
-	if (s.end > pubt) {
-		struct nv_scan pubs;
-		nv_scan_ring(p->ring, p->ring_bytes, p->id, pubt, &pubs);
-		p->rec.records_published = pubs.records;
-	}
-	p->pub = s.end;
-#ifdef NV_SEAM_PUB_LAG
-	p->lag_pub = s.end;
-#endif
+	p->committed = out.committed;
+	p->next_seq = out.committed + 1;
+	p->didx = out.didx;
+	p->tail = p->pub = p->lag_pub = out.tail;
+	p->rec = out.rep;
 	return refresh_limit(p, &who);
 }
 

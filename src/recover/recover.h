@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../../include/nvmsg.h"
+#include "../base/seam.h"
 #include "../log/log.h"
 
 struct nv_scan {
@@ -27,9 +29,10 @@ struct nv_scan {
 
 /*
  * nv_scan_bounds -- where recovery and check scan a ring from, and the
- * floor its whole records must reach: *lo is the lowest durable ack (or
- * PUBT without acks: nothing at or above it was ever overwritten), *floor
- * the highest of PUBT and the acks (everything below it was durable).
+ * floor its whole records must reach: *lo is the lowest of PUBT and the
+ * durable acks (nothing at or above it was ever overwritten: a producer
+ * writes at most a ring past min(acks, its pub_tail)), *floor the highest
+ * of PUBT and the acks (everything below it was durable).
  * ACKS[k * STRIDE] for k < N are the consumers' durable acks of the ring.
  */
 int nv_scan_bounds(uint64_t pubt, uint64_t ring_bytes, const uint64_t *acks,
@@ -53,5 +56,36 @@ void nv_scan_ring(const unsigned char *ring, uint64_t ring_bytes,
 void nv_scan_ring_to(const unsigned char *ring, uint64_t ring_bytes,
 		     unsigned producer, uint64_t start, uint64_t limit,
 		     uint64_t after_seq, struct nv_scan *s);
+
+/* struct nv_ring_ref -- one producer ring and its slot, as its owner (a
+ * writer) maps them */
+struct nv_ring_ref {
+	struct nv_map *map;       /* the data region, writable */
+	struct nv_prod_slot *slot;
+	unsigned char *ring;
+	uint64_t ring_bytes;
+	unsigned id;              /* slot id = ring index */
+	const char *path;         /* the data file, for messages */
+};
+
+/* struct nv_recovered -- what nv_recover_ring found and did */
+struct nv_recovered {
+	uint64_t tail;      /* end of the whole records, now pub_tail */
+	uint64_t committed; /* highest committed sequence number (0: none) */
+	unsigned didx;      /* batch descriptor the next batch writes */
+	struct nvmsg_recovery rep;
+};
+
+/*
+ * nv_recover_ring -- recover ring R after any stop (repair.c): scan the
+ * whole records from the lowest of the NACKS durable ACKS (ACK_PATHS name
+ * their cursor files in messages; pub_tail without consumers), cut what
+ * follows, write a descriptor covering no records where the next batch
+ * starts, one barrier (NV_PP_PRODUCER_RECOVER), then restore the commit
+ * words and publish the tail.  0, or NVMSG_E_CORRUPT / the barrier's error.
+ */
+int nv_recover_ring(const struct nv_ring_ref *r, const uint64_t *acks,
+		    const char *const *ack_paths, unsigned nacks,
+		    struct nv_recovered *out);
 
 #endif
