@@ -19,7 +19,7 @@
 struct nv_chan {
 	struct nv_region data;
 	struct nv_layout l;
-	int tier;
+	enum nvmsg_tier tier;
 	char dir[NV_PATH_MAX];
 	char name[NVMSG_NAME_MAX + 1];
 	struct nv_data_hdr *hdr;

@@ -10,6 +10,7 @@
 #include "../base/checksum.h"
 #include "../base/clock.h"
 #include "../base/err.h"
+#include "../../include/nvmsg.h"
 #include "log.h"
 
 int
@@ -91,7 +92,7 @@ nv_data_hdr_check(const struct nv_data_hdr *h, uint64_t file_bytes,
 	if (nv_checksum(h, NV_HDR_CHECKED, 0) != h->header_check)
 		return nv_err(NVMSG_E_CORRUPT,
 			      "%s: header checksum mismatch", path);
-	if (h->header_bytes != NV_PAGE || h->tier < 1 || h->tier > 4 ||
+	if (h->header_bytes != NV_PAGE || h->tier < NVMSG_TIER_VOLATILE || h->tier > NVMSG_TIER_EMULATED ||
 	    nv_layout_compute(l, h->ring_bytes, h->max_producers,
 			      h->max_consumers) != 0)
 		return nv_err(NVMSG_E_CORRUPT,

@@ -100,7 +100,8 @@ nv_region_is_devdax(const char *path)
 /* create_on_devdax -- a region on a device dax (PATH is the device or a
  * symlink to it): nothing to create, the device is initialised in place */
 static int
-create_on_devdax(struct nv_region *r, const char *path, size_t len, int tier)
+create_on_devdax(struct nv_region *r, const char *path, size_t len,
+		 enum nvmsg_tier tier)
 {
 	struct stat st;
 	int rc;
@@ -147,7 +148,7 @@ write_zeros(int fd, size_t len)
 
 int
 nv_region_create(struct nv_region *r, const char *path, size_t len,
-		 mode_t mode, int tier)
+		 mode_t mode, enum nvmsg_tier tier)
 {
 	int rc;
 
@@ -289,7 +290,7 @@ nv_region_read(struct nv_region *r, void *buf, size_t len)
 }
 
 int
-nv_region_map(struct nv_region *r, size_t len, int tier)
+nv_region_map(struct nv_region *r, size_t len, enum nvmsg_tier tier)
 {
 	struct stat st;
 

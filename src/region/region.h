@@ -47,7 +47,7 @@ int nv_region_cursor_path(char *out, size_t cap, const char *dir,
  * a device dax (or a symlink to one), it is used in place instead.
  */
 int nv_region_create(struct nv_region *r, const char *path, size_t len,
-		     mode_t mode, int tier);
+		     mode_t mode, enum nvmsg_tier tier);
 
 /* nv_region_is_devdax -- is PATH (or its symlink target) a device dax?
  * A region on a device dax is initialised in place: PATH is created by
@@ -66,7 +66,7 @@ int nv_region_open(struct nv_region *r, const char *path, int writable,
 int nv_region_read(struct nv_region *r, void *buf, size_t len);
 
 /* nv_region_map -- map the first LEN bytes on TIER (LEN <= file size) */
-int nv_region_map(struct nv_region *r, size_t len, int tier);
+int nv_region_map(struct nv_region *r, size_t len, enum nvmsg_tier tier);
 
 void nv_region_close(struct nv_region *r);
 

@@ -66,8 +66,8 @@ prefault(struct nv_map *m)
 }
 
 int
-nv_tier_map(struct nv_map *m, int fd, size_t len, int tier, int writable,
-	    const char *path)
+nv_tier_map(struct nv_map *m, int fd, size_t len, enum nvmsg_tier tier,
+	    int writable, const char *path)
 {
 	int prot = writable ? PROT_READ | PROT_WRITE : PROT_READ;
 	int flags = MAP_SHARED;
@@ -77,9 +77,9 @@ nv_tier_map(struct nv_map *m, int fd, size_t len, int tier, int writable,
 	m->tier = tier;
 	m->writable = writable;
 	m->dirty_lo = UINTPTR_MAX;
-	if (tier < 1 || tier > 4)
+	if (tier < NVMSG_TIER_VOLATILE || tier > NVMSG_TIER_EMULATED)
 		return nv_err(NVMSG_E_TIER, "%s: unknown tier %d", path, tier);
-	if (tier == 2 && writable) {
+	if (tier == NVMSG_TIER_PMEM && writable) {
 		int rc = nv_pmem_map(m, fd, len, path);
 		if (rc < 0)
 			return rc;
@@ -88,24 +88,25 @@ nv_tier_map(struct nv_map *m, int fd, size_t len, int tier, int writable,
 			nv_hooks->map(m, path);
 		return 0;
 	}
-	if (tier == 1)
+	if (tier == NVMSG_TIER_VOLATILE)
 		flags |= MAP_POPULATE;
 	void *base = mmap(NULL, len, prot, flags, fd, 0);
 	if (base == MAP_FAILED)
 		return nv_err(-errno, "%s: mmap of %zu bytes failed: %s", path,
 			      len, strerror(errno));
 	m->base = base;
-	m->granularity = tier == 3 ? 2 : 1;
-	if (tier == 2) {
+	m->granularity =
+		tier == NVMSG_TIER_MSYNC ? NV_GRAN_PAGE : NV_GRAN_CACHE_LINE;
+	if (tier == NVMSG_TIER_PMEM) {
 		/* a reader's map: a reader persists a dead producer's records
 		 * before acting on them (chan/bound.c); libpmem's flush runs
 		 * the same instructions as libpmem2's on any mapping */
 		m->flush_fn = pmem_flush;
 		m->drain_fn = pmem_drain;
 	}
-	if (tier != 1)
+	if (tier != NVMSG_TIER_VOLATILE)
 		prefault(m);
-	if (nv_hooks && tier != 1)
+	if (nv_hooks && tier != NVMSG_TIER_VOLATILE)
 		nv_hooks->map(m, path);
 	return 0;
 }
@@ -115,7 +116,7 @@ nv_tier_unmap(struct nv_map *m)
 {
 	if (!m->base)
 		return;
-	if (nv_hooks && m->tier != 1)
+	if (nv_hooks && m->tier != NVMSG_TIER_VOLATILE)
 		nv_hooks->unmap(m);
 	if (m->pmap)
 		nv_pmem_unmap(m);
@@ -130,10 +131,10 @@ nv_tier_flush_slow(struct nv_map *m, const void *addr, size_t len)
 	if (nv_unlikely(nv_hooks != NULL))
 		nv_hooks->flush(m, addr, len);
 	switch (m->tier) {
-	case 2:
+	case NVMSG_TIER_PMEM:
 		m->flush_fn(addr, len);
 		break;
-	case 3: {
+	case NVMSG_TIER_MSYNC: {
 		uintptr_t lo = (uintptr_t)addr;
 		uintptr_t hi = lo + len;
 		if (lo < m->dirty_lo)
@@ -142,7 +143,7 @@ nv_tier_flush_slow(struct nv_map *m, const void *addr, size_t len)
 			m->dirty_hi = hi;
 		break;
 	}
-	case 4:
+	case NVMSG_TIER_EMULATED:
 		pmem_flush(addr, len);
 		break;
 	default:
@@ -154,10 +155,10 @@ int
 nv_tier_drain_slow(struct nv_map *m)
 {
 	switch (m->tier) {
-	case 2:
+	case NVMSG_TIER_PMEM:
 		m->drain_fn();
 		return 0;
-	case 3: {
+	case NVMSG_TIER_MSYNC: {
 		if (m->dirty_lo >= m->dirty_hi)
 			return 0;
 		uintptr_t page = 4096;
@@ -170,7 +171,7 @@ nv_tier_drain_slow(struct nv_map *m)
 				      strerror(errno));
 		return 0;
 	}
-	case 4:
+	case NVMSG_TIER_EMULATED:
 		pmem_drain();
 		return 0;
 	default:
@@ -203,23 +204,24 @@ nd_domain(char *buf, size_t len)
 }
 
 void
-nv_tier_describe(int tier, int granularity, char *backing, size_t blen,
-		 char *domain, size_t dlen, char *gran, size_t glen)
+nv_tier_describe(enum nvmsg_tier tier, enum nv_gran granularity,
+		 char *backing, size_t blen, char *domain, size_t dlen,
+		 char *gran, size_t glen)
 {
 	char nd[64];
 	const char *b = "unknown", *d = "unknown", *g = "unknown";
 
 	switch (tier) {
-	case 1:
+	case NVMSG_TIER_VOLATILE:
 		b = "volatile (DRAM file, lost at power failure)";
 		d = "none (volatile)";
 		g = "byte";
 		break;
-	case 2:
+	case NVMSG_TIER_PMEM:
 		b = "DAX+MAP_SYNC (libpmem2)";
 		/* granularity from libpmem2 when this process mapped the
 		 * region writable; the domain from the nvdimm bus */
-		if (granularity == 0) {
+		if (granularity == NV_GRAN_BYTE) {
 			d = "cpu_cache (eADR, libpmem2)";
 			g = "byte";
 		} else {
@@ -229,12 +231,12 @@ nv_tier_describe(int tier, int granularity, char *backing, size_t blen,
 		if (nd_domain(nd, sizeof(nd)))
 			d = nd;
 		break;
-	case 3:
+	case NVMSG_TIER_MSYNC:
 		b = "msync(MS_SYNC) on a block filesystem";
 		d = "storage (msync)";
 		g = "page";
 		break;
-	case 4:
+	case NVMSG_TIER_EMULATED:
 		b = "emulated (DRAM file, clwb+sfence executed, NOT durable)";
 		d = "none (emulated)";
 		g = "cache line";

@@ -26,7 +26,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../../include/nvmsg.h"
 #include "../base/compiler.h"
+
+/* enum nv_gran -- the smallest store the tier makes durable as one unit
+ * (libpmem2's store granularity; page for msync) */
+enum nv_gran {
+	NV_GRAN_BYTE = 0,       /* eADR: the CPU caches are persistent */
+	NV_GRAN_CACHE_LINE = 1, /* flush instructions + fence */
+	NV_GRAN_PAGE = 2,       /* msync of whole pages */
+};
 
 /* enum nv_pp -- every persist point, by name */
 enum nv_pp {
@@ -51,9 +60,9 @@ struct pmem2_map;
 struct nv_map {
 	void *base;
 	size_t len;
-	int tier;       /* enum nvmsg_tier */
+	enum nvmsg_tier tier;
 	int writable;
-	int granularity; /* 0 byte, 1 cache line, 2 page (pmem tier) */
+	enum nv_gran granularity;
 	struct pmem2_map *pmap;
 	void (*flush_fn)(const void *, size_t);
 	void (*drain_fn)(void);
@@ -67,7 +76,8 @@ struct nv_map {
  * Read-only maps never need MAP_SYNC and use plain mmap on every tier.
  * Returns 0 or NVMSG_E_NOT_PMEM, -errno.
  */
-int nv_tier_map(struct nv_map *m, int fd, size_t len, int tier, int writable,
+int nv_tier_map(struct nv_map *m, int fd, size_t len, enum nvmsg_tier tier,
+		int writable,
 		const char *path);
 void nv_tier_unmap(struct nv_map *m);
 
@@ -95,7 +105,7 @@ int nv_tier_drain_slow(struct nv_map *m);
 static inline void
 nv_tier_flush(struct nv_map *m, const void *addr, size_t len)
 {
-	if (m->tier == 1 /* NVMSG_TIER_VOLATILE */)
+	if (m->tier == NVMSG_TIER_VOLATILE)
 		return;
 	nv_tier_flush_slow(m, addr, len);
 }
@@ -104,7 +114,7 @@ nv_tier_flush(struct nv_map *m, const void *addr, size_t len)
 static inline int
 nv_tier_drain(struct nv_map *m, enum nv_pp pp)
 {
-	if (m->tier == 1 /* NVMSG_TIER_VOLATILE */)
+	if (m->tier == NVMSG_TIER_VOLATILE)
 		return 0;
 	if (nv_unlikely(nv_hooks != NULL)) {
 		int rc = nv_hooks->drain(m, pp);
@@ -123,7 +133,8 @@ nv_tier_persist(struct nv_map *m, const void *addr, size_t len, enum nv_pp pp)
 }
 
 /* nv_tier_describe -- backing label, persistence domain, granularity */
-void nv_tier_describe(int tier, int granularity, char *backing, size_t blen,
+void nv_tier_describe(enum nvmsg_tier tier, enum nv_gran granularity,
+		      char *backing, size_t blen,
 		      char *domain, size_t dlen, char *gran, size_t glen);
 
 #endif

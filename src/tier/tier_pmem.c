@@ -56,8 +56,8 @@ nv_pmem_map(struct nv_map *m, int fd, size_t len, const char *path)
 	m->drain_fn = pmem2_get_drain_fn(map);
 	m->granularity =
 		pmem2_map_get_store_granularity(map) == PMEM2_GRANULARITY_BYTE
-			? 0
-			: 1;
+			? NV_GRAN_BYTE
+			: NV_GRAN_CACHE_LINE;
 	rc = 0;
 out_cfg:
 	pmem2_config_delete(&cfg);
