@@ -60,29 +60,6 @@ int nv_cons_name(const struct nv_chan *ch, unsigned i, char *out);
 /* nv_cons_register -- register NAME on a channel opened writable */
 int nv_cons_register(struct nv_chan *ch, const char *name);
 
-/* owners.c */
-uint64_t nv_proc_start(pid_t pid);
-int nv_proc_alive(pid_t pid, uint64_t start);
-/* nv_owner_self -- this process's owner word (boot, start time, pid) */
-uint64_t nv_owner_self(void);
-/* nv_owner_alive -- does owner word W name a process running now? */
-int nv_owner_alive(uint64_t w);
-pid_t nv_owner_pid(uint64_t w);
-/* tests only: XORed into the boot hash; changing it models a reboot */
-extern uint64_t nv_boot_salt;
-/* fork generation: a child's handlers increment it, so a handle opened
- * before fork() (whose slot or cursor is the parent's) sees another
- * value.  nv_fork_watch() installs the handler (once); open calls it */
-extern _Atomic unsigned nv_fork_generation;
-void nv_fork_watch(void);
-static inline unsigned
-nv_fork_gen(void)
-{
-	/* relaxed: only this process's own atfork handler writes it, before
-	 * fork() returns in the child */
-	return atomic_load_explicit(&nv_fork_generation, memory_order_relaxed);
-}
-
 /* bound.c */
 /*
  * nv_slot_bound -- *BOUND: the end of ring I's records a reader may read.
@@ -100,25 +77,9 @@ int nv_slot_bound_seq(const struct nv_chan *ch, struct nv_map *m, unsigned i,
 		      uint64_t pubt, uint64_t from, uint64_t *bound,
 		      uint64_t *last_seq);
 
-/* gsync.c */
-/* nv_group_drain -- the persist barrier at PP for a producer (OWNER) of an
- * msync channel, shared with every producer waiting at the same time:
- * returns when our stores to the data region are durable, 0 or -errno */
-int nv_group_drain(struct nv_chan *ch, uint64_t owner, enum nv_pp pp);
-
-/* wait.c */
-int nv_futex_wait(nv_a32 *word, uint32_t expect, uint64_t timeout_ns);
-void nv_futex_wake(nv_a32 *word);
-static inline void
-nv_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-/* deadline helpers: timeout < 0 forever, 0 none */
-uint64_t nv_deadline(int64_t timeout_ns);
-/* nv_wait_slice -- ns to sleep now, or 0 when the deadline passed */
-uint64_t nv_wait_slice(uint64_t deadline, uint64_t max_slice);
+/* by owner: wait.h (futex waits, spins, slices), owners.h (who owns a
+ * slot, fork), gsync.h (group commit of the msync tier) */
+#include "owners.h"
+#include "wait.h"
 
 #endif

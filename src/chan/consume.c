@@ -30,6 +30,16 @@
  * records every 16th slice (slices are at most 2 ms): within about 30 ms,
  * at well under 1 % of a core for an idle consumer of 64 live producers */
 #define NV_REAP_EVERY 15u
+/* a caller that polls (timeout 0) looks every 1024th empty poll: a /proc
+ * read per ring with an owner costs about 5 us, a poll about 20 ns */
+#define NV_REAP_IDLE_POLLS 1023u
+/* a spinning consumer reads the clock every 256th poll (a clock read
+ * costs about as much as 20 polls) */
+#define NV_CLOCK_EVERY 255u
+/* while watching commit words, pub_tail (the producer's line) is read on
+ * the first empty poll and every 64th after: often enough to notice a
+ * batch, rarely enough not to pull the line from the producer */
+#define NV_PUB_EVERY 63u
 
 struct nvmsg_consumer {
 	uint32_t role;
@@ -247,7 +257,7 @@ try_ring(struct nvmsg_consumer *c, unsigned i, struct nvmsg_view *v)
 				goto whole;
 			/* watching: pub_tail is the producer's line, read on
 			 * the first empty poll and every 64th after */
-			if (watch && (c->empty[i]++ & 63))
+			if (watch && (c->empty[i]++ & NV_PUB_EVERY))
 				return ring_empty(c, i);
 			/* acquire: pairs with the release store of pub_tail
 			 * after the barrier (I2) */
@@ -356,7 +366,7 @@ nvmsg_view(struct nvmsg_consumer *c, struct nvmsg_view *v, int64_t timeout_ns)
 	if (timeout_ns == 0) {
 		/* a caller that polls: look for dead producers every
 		 * 1024th empty poll (see NV_REAP_EVERY) */
-		if ((++c->idle_polls & 1023) != 0)
+		if ((++c->idle_polls & NV_REAP_IDLE_POLLS) != 0)
 			return -EAGAIN;
 		if ((rc = reap_dead(c)) < 0)
 			return rc;
@@ -367,12 +377,14 @@ nvmsg_view(struct nvmsg_consumer *c, struct nvmsg_view *v, int64_t timeout_ns)
 	/* adaptive: spin first (a message is usually a few hundred ns
 	 * away), then sleep on the doorbell in bounded slices */
 	for (unsigned spin = 0;; spin++) {
-		if (spin < 4096) {
+		if (spin < NV_CONSUMER_SPINS) {
 			nv_cpu_relax();
-			if ((spin & 255) == 255 && nv_now_ns() >= deadline)
+			if ((spin & NV_CLOCK_EVERY) == NV_CLOCK_EVERY &&
+			    nv_now_ns() >= deadline)
 				break;
 		} else {
-			uint64_t slice = nv_wait_slice(deadline, 2000000);
+			uint64_t slice = nv_wait_slice(deadline,
+						       NV_WAIT_SLICE_NS);
 			if (slice == 0)
 				break;
 			nv_a32 *bell = &c->ch.hdr->doorbell;

@@ -25,7 +25,7 @@
 #include "../base/clock.h"
 #include "../base/err.h"
 #include "../base/seam.h"
-#include "chan.h"
+#include "gsync.h"
 
 /* lead -- with sync_lock held: one persist barrier for every ticket taken
  * so far; returns the drain's result */
@@ -39,7 +39,7 @@ lead(struct nv_chan *ch, enum nv_pp pp)
 	 * back one by one (a wake costs about 20 us here), so when the last
 	 * msync covered several, wait up to 50 us for as many tickets */
 	if (want > 1) {
-		uint64_t until = nv_now_ns() + 50000;
+		uint64_t until = nv_now_ns() + NV_GROUP_GATHER_NS;
 		while (nv_load_acquire(&h->sync_req) - done < want &&
 		       nv_now_ns() < until)
 			sched_yield();
@@ -55,7 +55,7 @@ lead(struct nv_chan *ch, enum nv_pp pp)
 	if (!nv_mutant(1))
 		nv_tier_flush(&ch->data.map, base + ch->l.prod_table_off,
 			      ch->l.file_bytes - ch->l.prod_table_off);
-	int rc = nv_tier_drain(&ch->data.map, pp);
+	int rc = nv_tier_barrier(&ch->data.map, pp);
 	if (rc == 0) {
 		atomic_fetch_add_explicit(&h->sync_count, 1,
 					  memory_order_relaxed);
@@ -121,7 +121,8 @@ nv_group_drain(struct nv_chan *ch, uint64_t owner, enum nv_pp pp)
 		    nv_load_relaxed(&h->sync_lock) != 0)
 			stale = nv_futex_wait((nv_a32 *)(void *)&h->sync_done,
 					      (uint32_t)done,
-					      50000000) == -ETIMEDOUT;
+					      NV_GROUP_FOLLOW_NS) ==
+				-ETIMEDOUT;
 		atomic_fetch_sub_explicit(&h->sync_waiters, 1,
 					  memory_order_relaxed);
 	}

@@ -32,6 +32,7 @@
 #include "../recover/recover.h"
 #include "../base/seam.h"
 #include "chan.h"
+#include "gsync.h"
 
 struct nvmsg_producer {
 	uint32_t role;
@@ -183,6 +184,16 @@ commit_span(struct nvmsg_producer *p, uint64_t from, uint64_t to)
 	nv_ring_commit_span(p->ring, p->ring_bytes, from, to);
 }
 
+/* group_drain -- the msync tier's barrier of producer CTX: one msync for
+ * every producer waiting (group commit, gsync.c) */
+static int
+group_drain(void *ctx, enum nv_pp pp)
+{
+	struct nvmsg_producer *p = ctx;
+
+	return nv_group_drain(&p->ch, p->owner, pp);
+}
+
 /* publish -- make [pub, tail) durable with one barrier, then visible */
 static int
 publish(struct nvmsg_producer *p)
@@ -212,10 +223,9 @@ publish(struct nvmsg_producer *p)
 	nv_tier_flush(&p->ch.data.map, p->slot->desc, sizeof(p->slot->desc));
 	/* last batch's pub_tail: lets media lag at most one batch */
 	nv_tier_flush(&p->ch.data.map, &p->slot->pub_tail, 8);
-	/* msync: one msync for every producer waiting (group commit) */
-	rc = p->ch.tier == NVMSG_TIER_MSYNC
-		     ? nv_group_drain(&p->ch, p->owner, NV_PP_RECORD)
-		     : nv_tier_drain(&p->ch.data.map, NV_PP_RECORD);
+	/* the one barrier (on msync, shared by every producer waiting:
+	 * group commit behind the tier's drain, see group_drain) */
+	rc = nv_tier_drain(&p->ch.data.map, NV_PP_RECORD);
 	if (nv_unlikely(rc < 0)) {
 		p->poisoned = rc;
 		return nv_err_append(rc, "%s: records not made durable; "
@@ -268,10 +278,11 @@ wait_space(struct nvmsg_producer *p, uint64_t need, int flags,
 			      p->id);
 	deadline = nv_deadline(timeout_ns);
 	for (unsigned spin = 0;; spin++) {
-		if (spin < 256) {
+		if (spin < NV_PRODUCER_SPINS) {
 			nv_cpu_relax();
 		} else {
-			uint64_t slice = nv_wait_slice(deadline, 2000000);
+			uint64_t slice = nv_wait_slice(deadline,
+						       NV_WAIT_SLICE_NS);
 			if (slice == 0) {
 				rc = nv_err(-ETIMEDOUT,
 					    "%s: ring %u full until timeout",
@@ -585,6 +596,11 @@ nvmsg_producer_open(const char *dir, const char *name, int id,
 		nv_store_release(&p->slot->owner_pid, 0);
 		goto fail;
 	}
+	if (p->ch.tier == NVMSG_TIER_MSYNC) {
+		/* from now on our barriers are the group's (gsync.c) */
+		p->ch.data.map.group_drain = group_drain;
+		p->ch.data.map.group_ctx = p;
+	}
 	*out = p;
 	return 0;
 fail:
@@ -636,6 +652,8 @@ nvmsg_producer_close(struct nvmsg_producer **pp)
 	}
 	if (!p->poisoned)
 		rc = publish(p);
+	/* close's own persists are ours alone, as before group commit */
+	p->ch.data.map.group_drain = NULL;
 	if (p->poisoned) {
 		rc = nv_err(p->poisoned, "%s: producer closed after a failed "
 					 "persist; its last unpublished "

@@ -68,6 +68,11 @@ struct nv_map {
 	void (*drain_fn)(void);
 	uintptr_t dirty_lo; /* msync tier: pending range */
 	uintptr_t dirty_hi;
+	/* msync tier, a producer's map: the barrier is shared with every
+	 * producer waiting at the same time (group commit, chan/gsync.c),
+	 * which runs nv_tier_barrier() itself; NULL: a barrier of our own */
+	int (*group_drain)(void *ctx, enum nv_pp pp);
+	void *group_ctx;
 };
 
 /*
@@ -110,9 +115,10 @@ nv_tier_flush(struct nv_map *m, const void *addr, size_t len)
 	nv_tier_flush_slow(m, addr, len);
 }
 
-/* nv_tier_drain -- the persist barrier, at the named point */
+/* nv_tier_barrier -- this map's own persist barrier, at the named point:
+ * after it returns 0, everything flushed through M before is durable */
 static inline int
-nv_tier_drain(struct nv_map *m, enum nv_pp pp)
+nv_tier_barrier(struct nv_map *m, enum nv_pp pp)
 {
 	if (m->tier == NVMSG_TIER_VOLATILE)
 		return 0;
@@ -122,6 +128,18 @@ nv_tier_drain(struct nv_map *m, enum nv_pp pp)
 		return rc < 0 ? rc : tr;
 	}
 	return nv_tier_drain_slow(m);
+}
+
+/* nv_tier_drain -- the persist barrier at the named point: the map's own,
+ * or the group commit it belongs to (the one choke point either way) */
+static inline int
+nv_tier_drain(struct nv_map *m, enum nv_pp pp)
+{
+	if (m->tier == NVMSG_TIER_VOLATILE)
+		return 0;
+	if (m->group_drain)
+		return m->group_drain(m->group_ctx, pp);
+	return nv_tier_barrier(m, pp);
 }
 
 /* nv_tier_persist -- flush and drain in one */
