@@ -23,6 +23,7 @@
 #include "base/checksum.h"
 #include "chan/chan.h"
 #include "log/log.h"
+#include "t_util.h"
 
 const char *const fz_cur_names[FZ_NCUR] = {"c", "d"};
 
@@ -163,21 +164,6 @@ get32(const uint8_t *p)
 	       (uint32_t)p[3] << 24;
 }
 
-static uint64_t
-get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8); /* little-endian host, as the format */
-	return v;
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
 /* take -- the next part: u32 length, then up to that many bytes */
 static int
 take(const uint8_t **in, size_t *n, uint8_t **out, size_t *len)
@@ -259,7 +245,7 @@ fz_geom(const uint8_t *data, size_t len, struct fz_geom *g)
 
 	if (len < sizeof(struct nv_data_hdr))
 		return -1;
-	if (nv_layout_compute(&l, get64(data + 24), get32(data + 32),
+	if (nv_layout_compute(&l, t_get64(data + 24), get32(data + 32),
 			      get32(data + 36)) != 0 ||
 	    l.file_bytes > len)
 		return -1;
@@ -279,14 +265,14 @@ fz_reseal_ring(uint8_t *ring, uint64_t rb)
 		uint8_t *r = ring + off;
 		/* the commit word (pos | 1) gives the position; a word
 		 * without bit 0 (an uncommitted or version 1 record) too */
-		uint64_t pos = get64(r) & ~(uint64_t)1;
+		uint64_t pos = t_get64(r) & ~(uint64_t)1;
 		uint32_t len = get32(r + 24);
 		uint16_t type = (uint16_t)(r[28] | r[29] << 8);
 		if ((pos & (rb - 1)) != off ||
 		    (type != NV_REC_MSG && type != NV_REC_PAD) ||
 		    len > rb - off - NV_REC_HDR)
 			continue;
-		put64(r + 8, nv_checksum(r + 16,
+		t_put64(r + 8, nv_checksum(r + 16,
 					 16 + (type == NV_REC_MSG ? len : 0),
 					 pos));
 	}
@@ -300,12 +286,12 @@ fz_chan_fix(struct fz_chan *c)
 	if (c->has_data && fz_geom(c->data, c->data_len, &g) == 0) {
 		for (unsigned i = 0; i < g.max_producers; i++) {
 			uint8_t *slot = c->data + g.prod_table_off + 256u * i;
-			if ((c->flags & FZ_OWNER_LIVE) && get64(slot + 128))
-				put64(slot + 128, nv_owner_self());
+			if ((c->flags & FZ_OWNER_LIVE) && t_get64(slot + 128))
+				t_put64(slot + 128, nv_owner_self());
 			if (c->flags & FZ_FIX_DESC)
 				for (unsigned k = 0; k < 2; k++) {
 					uint8_t *d = slot + 64 + 32 * k;
-					put64(d + 24,
+					t_put64(d + 24,
 					      nv_checksum(d, 24,
 							  2ull * i + k + 1));
 				}
@@ -316,11 +302,11 @@ fz_chan_fix(struct fz_chan *c)
 		}
 	}
 	if ((c->flags & FZ_FIX_HDR) && c->has_data && c->data_len >= 128)
-		put64(c->data + 120, nv_checksum(c->data, NV_HDR_CHECKED, 0));
+		t_put64(c->data + 120, nv_checksum(c->data, NV_HDR_CHECKED, 0));
 	for (int i = 0; i < FZ_NCUR; i++)
 		if ((c->flags & FZ_FIX_CUR) && c->has_cur[i] &&
 		    c->cur_len[i] >= 128)
-			put64(c->cur[i] + 120,
+			t_put64(c->cur[i] + 120,
 			      nv_checksum(c->cur[i], NV_HDR_CHECKED, 0));
 }
 

@@ -35,6 +35,7 @@
 #include "fuzz_common.h"
 #include "log/log.h"
 #include "recover/recover.h"
+#include "t_util.h"
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -42,15 +43,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	return 0;
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
 }
 
 /* copy -- a malloc'd buffer of exactly LEN bytes from IN (zero-filled) */
@@ -145,7 +137,7 @@ records(const uint8_t *in, size_t n, unsigned k)
 		return;
 	uint64_t rb = 1ull << (k % 17);
 	unsigned flags = in[1];
-	uint64_t pos = get64(in + 2);
+	uint64_t pos = t_get64(in + 2);
 	unsigned producer = in[10];
 	uint8_t *ring = copy(in + 11, n - 11, rb);
 
@@ -190,7 +182,7 @@ data_hdr(const uint8_t *in, size_t n, struct nv_data_hdr **out,
 	*out = NULL;
 	if (n < 8)
 		return;
-	*file_bytes = get64(in);
+	*file_bytes = t_get64(in);
 	struct nv_data_hdr *h = (void *)copy(in + 8, n - 8, sizeof(*h));
 	int rc = nv_data_hdr_check(h, *file_bytes, "/fuzz/data", &l);
 	if (rc == 0) {
@@ -224,7 +216,7 @@ cur_hdr(const uint8_t *in, size_t n)
 		return;
 	uint32_t index;
 	memcpy(&index, in + 8, 4);
-	file_bytes = get64(in);
+	file_bytes = t_get64(in);
 	h = (void *)copy(in + 12, sizeof(*h), sizeof(*h));
 	struct nv_cur_hdr *c = (void *)copy(in + 12 + sizeof(*h),
 					    n - 12 - sizeof(*h), sizeof(*c));

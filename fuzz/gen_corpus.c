@@ -28,6 +28,7 @@
 #include "base/checksum.h"
 #include "fuzz_common.h"
 #include "log/log.h"
+#include "t_util.h"
 
 #define RING 4096u
 
@@ -166,21 +167,6 @@ record_seed(const char *name, const struct image *im, unsigned i,
 	free(b);
 }
 
-static uint64_t
-get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
 static void
 create(const char *chan, unsigned np, unsigned nc)
 {
@@ -317,7 +303,7 @@ channels(void)
 	record_seed("valid-ring0", &im, 0, 0, 2);
 	record_seed("valid-ring1-bounds", &im, 1, 0, 0);
 	record_seed("valid-ring0-mid", &im, 0,
-		    get64(im.cur[0].p + NV_ACK_OFF), 3);
+		    t_get64(im.cur[0].p + NV_ACK_OFF), 3);
 	if (fz_geom(im.data.p, im.data.n, &g) != 0)
 		exit(1);
 	/* a producer slot for nv_desc_read (mode 4) */
@@ -330,18 +316,18 @@ channels(void)
 	/* the data header for nv_data_hdr_check (mode 5) */
 	b = malloc(1 + 8 + 256);
 	b[0] = 5u << 5;
-	put64(b + 1, im.data.n);
+	t_put64(b + 1, im.data.n);
 	memcpy(b + 9, im.data.p, 256);
 	seed("record", "data-header", b, 1 + 8 + 256);
 	/* future version with a valid checksum */
 	b[9 + 8] = 2;
-	put64(b + 9 + 120, nv_checksum(b + 9, NV_HDR_CHECKED, 0));
+	t_put64(b + 9 + 120, nv_checksum(b + 9, NV_HDR_CHECKED, 0));
 	seed("record", "data-header-v2", b, 1 + 8 + 256);
 	free(b);
 	/* a cursor header for nv_cur_hdr_check (mode 6) */
 	b = malloc(1 + 12 + 512);
 	b[0] = 6u << 5;
-	put64(b + 1, im.cur[0].n);
+	t_put64(b + 1, im.cur[0].n);
 	uint32_t idx = 0;
 	memcpy(b + 9, &idx, 4);
 	memcpy(b + 13, im.data.p, 256);
@@ -380,18 +366,18 @@ channels(void)
 	b[64] ^= 1; /* created_ns: checksum mismatch */
 	chan_seed("header-checksum", 0, &dm);
 	memcpy(b, keep, keep_n);
-	put64(b + 24, 8192); /* ring_bytes: geometry does not fit */
-	put64(b + 16, get64(b + 88) + 2 * 8192);
+	t_put64(b + 24, 8192); /* ring_bytes: geometry does not fit */
+	t_put64(b + 16, t_get64(b + 88) + 2 * 8192);
 	chan_seed("geometry-too-big", FZ_FIX_HDR, &dm);
 	memcpy(b, keep, keep_n);
-	put64(b + 32, 3); /* max_producers: layout signature mismatch */
+	t_put64(b + 32, 3); /* max_producers: layout signature mismatch */
 	chan_seed("layout-signature", FZ_FIX_HDR, &dm);
 	/* a record whose length points past the ring end, resealed: the
 	 * oldest record a consumer has not acked (every reader meets it) */
 	memcpy(b, keep, keep_n);
-	uint64_t lo = get64(im.cur[0].p + NV_ACK_OFF);
-	if (get64(im.cur[1].p + NV_ACK_OFF) < lo)
-		lo = get64(im.cur[1].p + NV_ACK_OFF);
+	uint64_t lo = t_get64(im.cur[0].p + NV_ACK_OFF);
+	if (t_get64(im.cur[1].p + NV_ACK_OFF) < lo)
+		lo = t_get64(im.cur[1].p + NV_ACK_OFF);
 	uint8_t *r0 = b + g.ring_off + (lo & (RING - 1));
 	uint32_t huge = RING;
 	memcpy(r0 + 24, &huge, 4);
@@ -403,9 +389,9 @@ channels(void)
 	chan_seed("record-foreign-producer", FZ_FIX_RECS, &dm);
 	/* pub_tail not aligned, and one ring ahead */
 	memcpy(b, keep, keep_n);
-	put64(b + g.prod_table_off, get64(b + g.prod_table_off) + 8);
+	t_put64(b + g.prod_table_off, t_get64(b + g.prod_table_off) + 8);
 	chan_seed("pub-tail-misaligned", 0, &dm);
-	put64(b + g.prod_table_off, 5 * RING);
+	t_put64(b + g.prod_table_off, 5 * RING);
 	chan_seed("pub-tail-far", 0, &dm);
 	/* a consumer table entry with a bad name and a bad state */
 	memcpy(b, keep, keep_n);
@@ -419,9 +405,9 @@ channels(void)
 	uint8_t *cb = malloc(im.cur[0].n);
 	memcpy(cb, im.cur[0].p, im.cur[0].n);
 	dm.cur[0].p = cb;
-	put64(cb + NV_ACK_OFF, get64(b + g.prod_table_off) + 3 * RING);
+	t_put64(cb + NV_ACK_OFF, t_get64(b + g.prod_table_off) + 3 * RING);
 	chan_seed("cursor-ahead", 0, &dm);
-	put64(cb + NV_ACK_OFF, get64(b + g.prod_table_off) + 64);
+	t_put64(cb + NV_ACK_OFF, t_get64(b + g.prod_table_off) + 64);
 	chan_seed("cursor-ahead-near", 0, &dm);
 	memcpy(cb, im.cur[0].p, im.cur[0].n);
 	cb[12] = 1; /* cons_index: another consumer's slot */
@@ -469,10 +455,10 @@ channels(void)
 	take_image(&im, "w");
 	chan_seed("wrapped", 0, &im);
 	chan_seed("wrapped-fix-recs", FZ_FIX_RECS | FZ_FIX_HDR, &im);
-	record_seed("wrapped-ring0", &im, 0, get64(im.cur[1].p + NV_ACK_OFF),
+	record_seed("wrapped-ring0", &im, 0, t_get64(im.cur[1].p + NV_ACK_OFF),
 		    2);
 	record_seed("wrapped-ring0-lap", &im, 0,
-		    get64(im.cur[0].p + NV_ACK_OFF) & ~(uint64_t)(RING - 1),
+		    t_get64(im.cur[0].p + NV_ACK_OFF) & ~(uint64_t)(RING - 1),
 		    3);
 	free_image(&im);
 

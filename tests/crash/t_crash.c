@@ -110,15 +110,6 @@ static uint64_t seed_base;
 static struct nvmsg_producer *graveyard[64];
 static unsigned ngraves;
 
-static uint64_t
-rng(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static size_t
 msg_len(unsigned p, uint64_t seq)
 {
@@ -584,7 +575,7 @@ on_point(uint64_t point, enum nv_pp pp, void *arg)
 {
 	(void)arg;
 	(void)pp;
-	if (!all_points && (rng(&sample_rng) & 3) != 0)
+	if (!all_points && (t_rng(&sample_rng) & 3) != 0)
 		return;
 	nv_recorder_pause(1);
 	checks_points++;
@@ -616,7 +607,7 @@ on_point(uint64_t point, enum nv_pp pp, void *arg)
 		nvmsg_channel_unlink(dir_img, "ch");
 	}
 	if (pp == NV_PP_ACK && interleave_on && !in_interleave &&
-	    (rng(&sample_rng) & 3) == 0)
+	    (t_rng(&sample_rng) & 3) == 0)
 		interleave();
 	nv_recorder_pause(0);
 }
@@ -728,7 +719,7 @@ run_workload(uint64_t seed, unsigned ops)
 		ASSERT_OK(nvmsg_producer_open(dir_live, "ch", (int)p,
 					      &W.prod[p]));
 	for (unsigned op = 0; op < ops; op++) {
-		uint64_t r = rng(&s);
+		uint64_t r = t_rng(&s);
 		unsigned p = (unsigned)(r >> 8) % NP;
 		unsigned c = (unsigned)(r >> 16) % NC;
 		unsigned what = (unsigned)(r % 100);

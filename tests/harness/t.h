@@ -8,6 +8,9 @@
  * program.  Assertions exit the process that fails them: in a forked child
  * that is the child (the parent sees its exit status), so a child reports
  * with its exit code and never returns into the parent's code.
+ *
+ * The libc-only helpers (the splitmix64 generator, t_get64/t_put64,
+ * t_now_ns) live in t_util.h, included here.
  */
 #ifndef NV_T_H
 #define NV_T_H
@@ -27,6 +30,7 @@
 #include <unistd.h>
 
 #include "nvmsg.h"
+#include "t_util.h"
 
 #define T_PASS 0
 #define T_FAIL 1
@@ -201,15 +205,6 @@ t_count_entries(const char *dir)
 	while ((ch = fgetc(f)) != EOF)
 		n += ch == '\n';
 	return pclose(f) == 0 ? n : -1;
-}
-
-static inline uint64_t
-t_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* t_env_u64 -- the number in environment variable NAME, or DEF */

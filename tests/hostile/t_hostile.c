@@ -63,26 +63,11 @@ spill(const char *path, const void *p, size_t n)
 		T_FAILF("%s: cannot write", path);
 }
 
-static uint64_t
-get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
 /* reseal -- recompute the data header checksum of B (bytes 0..119) */
 static void
 reseal(uint8_t *b)
 {
-	put64(b + 120, nv_checksum(b, NV_HDR_CHECKED, 0));
+	t_put64(b + 120, nv_checksum(b, NV_HDR_CHECKED, 0));
 }
 
 /* make_channel -- DIR/NAME: 2 producers of 4 KiB rings, consumer "c"
@@ -342,21 +327,21 @@ case_geometry(void)
 	make_channel(CHAN);
 	b = slurp(data_path, &n);
 	/* 8 KiB rings: a consistent header for a file twice as large */
-	put64(b + 24, 2 * RING);
-	put64(b + 16, get64(b + 88) + 2 * 2 * RING);
+	t_put64(b + 24, 2 * RING);
+	t_put64(b + 16, t_get64(b + 88) + 2 * 2 * RING);
 	reseal(b);
 	spill(data_path, b, n);
 	expect_open_error(NVMSG_E_CORRUPT, data_path, "geometry needs");
 	expect_cli("stat", data_path, "geometry needs");
 	expect_cli("check", data_path, "geometry needs");
 	/* a ring size that is not a power of two */
-	put64(b + 24, RING + 32);
+	t_put64(b + 24, RING + 32);
 	reseal(b);
 	spill(data_path, b, n);
 	expect_open_error(NVMSG_E_CORRUPT, data_path, "out of range");
 	expect_cli("check", data_path, "out of range");
 	/* 65 producers */
-	put64(b + 24, RING);
+	t_put64(b + 24, RING);
 	uint32_t np = NVMSG_MAX_PRODUCERS + 1;
 	memcpy(b + 32, &np, 4);
 	reseal(b);
@@ -379,10 +364,10 @@ case_record_past_end(void)
 	cb = slurp(cur_path, &cn);
 	/* the oldest unacked record of ring 0: its length past the ring
 	 * end (no reseal needed: bounds are checked before the checksum) */
-	uint64_t ack = get64(cb + NV_ACK_OFF);
-	uint64_t ring_off = get64(b + 88);
+	uint64_t ack = t_get64(cb + NV_ACK_OFF);
+	uint64_t ring_off = t_get64(b + 88);
 	uint8_t *r = b + ring_off + (ack & (RING - 1));
-	ASSERT_U64_EQ(get64(r), ack | 1); /* its commit word */
+	ASSERT_U64_EQ(t_get64(r), ack | 1); /* its commit word */
 	uint32_t len = RING;
 	memcpy(r + 24, &len, 4);
 	spill(data_path, b, n);
@@ -418,11 +403,11 @@ case_cursor_ahead(void)
 	make_channel(CHAN);
 	b = slurp(data_path, &n);
 	cb = slurp(cur_path, &cn);
-	uint64_t prod_off = get64(b + 80);
-	uint64_t tail = get64(b + prod_off); /* ring 0's pub_tail */
+	uint64_t prod_off = t_get64(b + 80);
+	uint64_t tail = t_get64(b + prod_off); /* ring 0's pub_tail */
 	ASSERT_TRUE(tail > 0);
 	/* two rings ahead of the tail: no reader may trust it */
-	put64(cb + NV_ACK_OFF, tail + 2 * RING);
+	t_put64(cb + NV_ACK_OFF, tail + 2 * RING);
 	spill(cur_path, cb, cn);
 	ASSERT_ERR(nvmsg_consumer_open(dir, CHAN, "c", 0, &c),
 		   NVMSG_E_CORRUPT);
@@ -435,7 +420,7 @@ case_cursor_ahead(void)
 	expect_check_error(data_path, "ahead of the tail");
 	expect_cli("check", data_path, "ahead of the tail");
 	/* one record ahead (within a ring): the consumer still refuses */
-	put64(cb + NV_ACK_OFF, tail + 32);
+	t_put64(cb + NV_ACK_OFF, tail + 32);
 	spill(cur_path, cb, cn);
 	ASSERT_ERR(nvmsg_consumer_open(dir, CHAN, "c", 0, &c),
 		   NVMSG_E_CORRUPT);
@@ -443,9 +428,9 @@ case_cursor_ahead(void)
 	/* more than a ring BEHIND the tail: no producer runs that far
 	 * ahead of an ack, and the records there are gone (found by
 	 * fuzz_region: the consumer read them by their checksums) */
-	put64(cb + NV_ACK_OFF, 0);
+	t_put64(cb + NV_ACK_OFF, 0);
 	spill(cur_path, cb, cn);
-	put64(b + prod_off, 3 * RING);
+	t_put64(b + prod_off, 3 * RING);
 	spill(data_path, b, n);
 	ASSERT_ERR(nvmsg_consumer_open(dir, CHAN, "c", 0, &c),
 		   NVMSG_E_CORRUPT);
@@ -746,7 +731,7 @@ case_sparse(void)
 	int fd = open(sparse_path, O_RDWR | O_CREAT | O_EXCL, 0644);
 	ASSERT_TRUE(fd >= 0);
 	ASSERT_OK(ftruncate(fd, (off_t)n));
-	uint64_t ring_off = get64(b + 88);
+	uint64_t ring_off = t_get64(b + 88);
 	ASSERT_EQ(pwrite(fd, b, ring_off, 0), (ssize_t)ring_off);
 	close(fd);
 	free(b);

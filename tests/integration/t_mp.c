@@ -308,15 +308,6 @@ records_of(int k)
 	return (uint64_t)st.st_size / sizeof(struct rec);
 }
 
-static uint64_t
-rng(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 /* verify -- consumer K's results: each producer's 1..N exactly once, in
  * order; returns the number of records */
 static uint64_t
@@ -460,13 +451,13 @@ run(int tier, uint32_t n)
 	 * the first eighth, a death before an ack near 3/8, a death before
 	 * a record near 5/8 (each restarted life runs to its own death).
 	 */
-	uint64_t kill_at = total / 16 + rng(&seed) % (total / 16 + 1);
-	uint64_t die_ack = total * 3 / 8 + rng(&seed) % (total / 16 + 1);
-	uint64_t die_rec = total * 5 / 8 + rng(&seed) % (total / 16 + 1);
+	uint64_t kill_at = total / 16 + t_rng(&seed) % (total / 16 + 1);
+	uint64_t die_ack = total * 3 / 8 + t_rng(&seed) % (total / 16 + 1);
+	uint64_t die_rec = total * 5 / 8 + t_rng(&seed) % (total / 16 + 1);
 	int life = 0; /* c0: 0 until the kill, 1 dies before an ack,
 		       * 2 dies before a record, 3 runs to the end */
 	/* producer 1's death, in c1's records */
-	uint64_t pkill_at = total / 4 + rng(&seed) % (total / 4 + 1);
+	uint64_t pkill_at = total / 4 + t_rng(&seed) % (total / 4 + 1);
 	int pkilled = 0;
 
 	for (int k = 0; k < NCONS; k++) {

@@ -92,6 +92,7 @@
 #include <unistd.h>
 
 #include "nvmsg.h"
+#include "t_util.h"
 
 #define PC_MAGIC 0x314d4350u /* "PCM1" */
 #define PC_HDR 16u           /* magic, producer, num */
@@ -152,21 +153,13 @@ bad(const char *what, int rc)
 	exit(1);
 }
 
-/* mix -- splitmix64 step: the filler and length generator */
-static uint64_t
-mix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
-/* msg_len -- payload bytes of message NUM of producer ID */
+/* msg_len -- payload bytes of message NUM of producer ID (t_mix64, the
+ * splitmix64 hash, is the length and filler generator) */
 static size_t
 msg_len(unsigned id, uint64_t num)
 {
-	return PC_HDR + mix(((uint64_t)id << 56) ^ num) % (PC_MAX_LEN - PC_HDR);
+	return PC_HDR +
+	       t_mix64(((uint64_t)id << 56) ^ num) % (PC_MAX_LEN - PC_HDR);
 }
 
 /* msg_fill -- write message NUM of producer ID into BUF; returns its len */
@@ -175,7 +168,7 @@ msg_fill(unsigned char *buf, unsigned id, uint64_t num)
 {
 	size_t len = msg_len(id, num);
 	uint32_t magic = PC_MAGIC, pid = id;
-	uint64_t x = mix(((uint64_t)id << 32) ^ num ^ 0x5555);
+	uint64_t x = t_mix64(((uint64_t)id << 32) ^ num ^ 0x5555);
 
 	memcpy(buf, &magic, 4);
 	memcpy(buf + 4, &pid, 4);

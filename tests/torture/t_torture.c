@@ -549,7 +549,7 @@ await_window(const pid_t *pids, const uint64_t *by_phase, uint64_t budget_ns,
 {
 	uint64_t fewest = UINT64_MAX;
 	unsigned want = 0; /* bit per phase */
-	struct timespec t0, t;
+	uint64_t t0;
 
 	for (unsigned i = 0; i < NCRIT; i++)
 		if (reachable(critical[i], pids) &&
@@ -561,7 +561,7 @@ await_window(const pid_t *pids, const uint64_t *by_phase, uint64_t budget_ns,
 			want |= 1u << critical[i];
 	if (!want)
 		return -2;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = t_now_ns();
 	unsigned first = (unsigned)rng(s);
 	for (unsigned i = 1;; i++) {
 		for (unsigned k = 0; k < MAXP + MAXC; k++) {
@@ -572,10 +572,7 @@ await_window(const pid_t *pids, const uint64_t *by_phase, uint64_t budget_ns,
 		}
 		if (i % 16)
 			continue;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((uint64_t)(t.tv_sec - t0.tv_sec) * 1000000000u +
-			    (uint64_t)t.tv_nsec - (uint64_t)t0.tv_nsec >
-		    budget_ns)
+		if (t_now_ns() - t0 > budget_ns)
 			return -1;
 		sched_yield();
 	}

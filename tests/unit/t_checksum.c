@@ -10,16 +10,6 @@
 #include "base/checksum.h"
 #include "t.h"
 
-static uint64_t
-rng(uint64_t *s)
-{
-	/* splitmix64: deterministic, no libc state */
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static void
 test_known_vectors(void)
 {
@@ -36,7 +26,7 @@ test_seeded(void)
 	uint64_t s = 1;
 
 	for (size_t i = 0; i < sizeof(buf); i++)
-		buf[i] = (unsigned char)rng(&s);
+		buf[i] = (unsigned char)t_rng(&s);
 	/* lengths across XXH3's internal code paths: 0, 1-3, 4-8, 9-16,
 	 * 17-128, 129-240, long */
 	static const size_t lens[] = {0, 1, 3, 4, 8, 9, 16, 17, 100, 128,
@@ -80,7 +70,7 @@ test_two_pieces(void)
 	uint64_t s = 7;
 
 	for (size_t i = 0; i < sizeof(buf); i++)
-		buf[i] = (unsigned char)rng(&s);
+		buf[i] = (unsigned char)t_rng(&s);
 	/* every split of several lengths, several seeds */
 	static const size_t lens[] = {0, 1, 16, 31, 48, 240, 241, 1024};
 	static const uint64_t seeds[] = {0, 1, 4096, 0xffffffffffffffe0ull};

@@ -33,15 +33,6 @@ at(uint64_t pos)
 	return (struct nv_rec_hdr *)(void *)(ring + (pos & (RING - 1)));
 }
 
-static uint64_t
-rng(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 /* append -- what a producer does: pad to the ring end if the record
  * would cross it, then write and seal the message */
 static uint64_t
@@ -87,7 +78,7 @@ fill(struct writer *w, uint64_t seed)
 	w->tail = 1000 * (uint64_t)RING + 32 * (seed % 7);
 	uint64_t end = w->tail + 5 * RING;
 	while (w->tail < end)
-		append(w, (uint32_t)(1 + rng(&seed) % 300));
+		append(w, (uint32_t)(1 + t_rng(&seed) % 300));
 }
 
 static void
@@ -336,30 +327,30 @@ test_random(void)
 
 	for (int iter = 0; iter < 2000; iter++) {
 		for (size_t i = 0; i < RING; i += 8) {
-			uint64_t v = rng(&seed);
+			uint64_t v = t_rng(&seed);
 			memcpy(ring + i, &v, 8);
 		}
-		uint64_t lap = (rng(&seed) % 1000) * RING;
+		uint64_t lap = (t_rng(&seed) % 1000) * RING;
 		/* sprinkle valid records, sometimes chaining */
-		uint64_t pos = lap + (rng(&seed) % (RING / 32)) * 32;
-		uint64_t seq = 1 + rng(&seed) % 10;
-		for (int n = (int)(rng(&seed) % 40); n > 0; n--) {
+		uint64_t pos = lap + (t_rng(&seed) % (RING / 32)) * 32;
+		uint64_t seq = 1 + t_rng(&seed) % 10;
+		for (int n = (int)(t_rng(&seed) % 40); n > 0; n--) {
 			uint64_t off = pos & (RING - 1);
 			uint64_t room = RING - off - NV_REC_HDR;
-			uint32_t len = (uint32_t)(rng(&seed) % 200);
-			int pad = rng(&seed) % 8 == 0 || len > room;
+			uint32_t len = (uint32_t)(t_rng(&seed) % 200);
+			int pad = t_rng(&seed) % 8 == 0 || len > room;
 			if (pad)
 				len = (uint32_t)room;
-			uint16_t prod = rng(&seed) % 16 ? PROD : 0;
+			uint16_t prod = t_rng(&seed) % 16 ? PROD : 0;
 			nv_rec_seal(at(pos), pos, pad ? 0 : seq++, len,
 				    pad ? NV_REC_PAD : NV_REC_MSG, prod);
 			pos += pad ? NV_REC_HDR + len : nv_rec_size(len);
-			if (rng(&seed) % 16 == 0)
+			if (t_rng(&seed) % 16 == 0)
 				seq -= 2;
-			if (rng(&seed) % 16 == 0)
-				pos += 32 * (rng(&seed) % 8);
+			if (t_rng(&seed) % 16 == 0)
+				pos += 32 * (t_rng(&seed) % 8);
 		}
-		uint64_t start = lap + (rng(&seed) % (RING / 8)) * 8;
+		uint64_t start = lap + (t_rng(&seed) % (RING / 8)) * 8;
 		nv_scan_ring(ring, RING, PROD, start, &s);
 		ASSERT_TRUE(s.end >= start);
 		ASSERT_TRUE(s.end - start <= RING);
