@@ -31,6 +31,8 @@ struct cli {
 	const char *dir; /* --dir DIR; NULL when not given */
 };
 
+struct cli_report; /* report.c, below */
+
 /* struct cli_cmd -- one subcommand: its name, help and entry point */
 struct cli_cmd {
 	const char *name;
@@ -39,6 +41,9 @@ struct cli_cmd {
 	const char *help;    /* description, options, example */
 	const char *exit_status; /* the verb's own "Exit status:" lines, or
 				  * NULL for the common ones */
+	const struct cli_report *report; /* check, repair: what their run,
+					  * cli_report_run, asks and prints;
+					  * NULL for the other verbs */
 	int (*run)(struct cli *g, const struct cli_cmd *cmd, int argc,
 		   char **argv);
 };
@@ -114,6 +119,31 @@ int cli_parse_size(const struct cli_cmd *cmd, const char *opt, const char *s,
 /* cli_parse_timeout -- milliseconds into nanoseconds for the library */
 int cli_parse_timeout(const struct cli_cmd *cmd, const char *opt,
 		      const char *s, int64_t *ns);
+
+/* ---------------------------------------------------------- report.c */
+
+/* struct cli_report -- a "NAME [--json]" verb that asks the library for a
+ * report on one channel and prints it (check, repair).  REPORT is the
+ * verb's report struct (struct nvmsg_check, struct nvmsg_recovery),
+ * zeroed before the call; PATH is "DIR/NAME.nvmsg". */
+struct cli_report {
+	/* the library call: 0 with *report filled, or a negative code */
+	int (*call)(const char *dir, const char *name, void *report);
+	void (*print_json)(const char *path, const char *name,
+			   const void *report);
+	void (*print_human)(const char *path, const char *dir,
+			    const char *name, const void *report);
+	/* the exit status once the report is printed (saying why on stderr
+	 * when it is not CLI_OK); NULL: always CLI_OK */
+	int (*status)(const void *report);
+};
+
+/* cli_report_run -- the run of such a verb (CMD->report): NAME and
+ * --json (cli_name_json), the call (a failure is reported as the
+ * library's sentence, CLI_ERROR, nothing on stdout), the report as JSON
+ * or as a table on stdout, then its status */
+int cli_report_run(struct cli *g, const struct cli_cmd *cmd, int argc,
+		   char **argv);
 
 /* ------------------------------------------------------------ dirs.c */
 

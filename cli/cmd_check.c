@@ -29,9 +29,16 @@ verdict(const struct nvmsg_check *r)
 	return "clean";
 }
 
-static void
-print_json(const char *path, const char *name, const struct nvmsg_check *r)
+static int
+call(const char *dir, const char *name, void *report)
 {
+	return nvmsg_channel_check(dir, name, report);
+}
+
+static void
+print_json(const char *path, const char *name, const void *report)
+{
+	const struct nvmsg_check *r = report;
 	struct jw w;
 
 	jw_init(&w, stdout);
@@ -55,8 +62,9 @@ print_json(const char *path, const char *name, const struct nvmsg_check *r)
 
 static void
 print_human(const char *path, const char *dir, const char *name,
-	    const struct nvmsg_check *r)
+	    const void *report)
 {
+	const struct nvmsg_check *r = report;
 	struct table t;
 
 	tbl_init(&t, 2, 0);
@@ -99,36 +107,30 @@ print_human(const char *path, const char *dir, const char *name,
 	tbl_free(&t);
 }
 
+/* status -- corrupt (the first error on stderr), repair needed or clean */
 static int
-run(struct cli *g, const struct cli_cmd *cmd, int argc, char **argv)
+status(const void *report)
 {
-	struct nvmsg_check r;
-	const char *name, *dir;
-	char path[4200];
-	int json, rc;
+	const struct nvmsg_check *r = report;
 
-	rc = cli_name_json(g, cmd, argc, argv, &name, &dir, &json);
-	if (rc != CLI_GO)
-		return rc;
-	rc = nvmsg_channel_check(dir, name, &r);
-	if (rc < 0)
-		return cli_lib_err(rc);
-	snprintf(path, sizeof(path), "%s/%s.nvmsg", dir, name);
-	if (json)
-		print_json(path, name, &r);
-	else
-		print_human(path, dir, name, &r);
-	if (r.errors) {
+	if (r->errors) {
 		/* the sentence names the file; the count says if it is all */
-		if (r.errors > 1)
-			cli_err("%s (and %u more errors)", r.first_error,
-				r.errors - 1);
+		if (r->errors > 1)
+			cli_err("%s (and %u more errors)", r->first_error,
+				r->errors - 1);
 		else
-			cli_err("%s", r.first_error);
+			cli_err("%s", r->first_error);
 		return CLI_ERROR;
 	}
-	return r.repairs_needed ? CLI_REPAIR : CLI_OK;
+	return r->repairs_needed ? CLI_REPAIR : CLI_OK;
 }
+
+static const struct cli_report check_report = {
+	.call = call,
+	.print_json = print_json,
+	.print_human = print_human,
+	.status = status,
+};
 
 const struct cli_cmd cli_cmd_check = {
 	.name = "check",
@@ -161,5 +163,6 @@ const struct cli_cmd cli_cmd_check = {
 		       "  5  repair needed: dead producers left work for "
 		       "nvmsg repair, nothing\n"
 		       "     is corrupt\n",
-	.run = run,
+	.report = &check_report,
+	.run = cli_report_run,
 };

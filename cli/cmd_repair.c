@@ -14,10 +14,16 @@
 #include "cli.h"
 #include "output.h"
 
-static void
-print_json(const char *path, const char *name,
-	   const struct nvmsg_recovery *r)
+static int
+call(const char *dir, const char *name, void *report)
 {
+	return nvmsg_channel_repair(dir, name, report);
+}
+
+static void
+print_json(const char *path, const char *name, const void *report)
+{
+	const struct nvmsg_recovery *r = report;
 	struct jw w;
 
 	jw_init(&w, stdout);
@@ -34,9 +40,14 @@ print_json(const char *path, const char *name,
 }
 
 static void
-print_human(const char *path, const struct nvmsg_recovery *r)
+print_human(const char *path, const char *dir, const char *name,
+	    const void *report)
 {
+	const struct nvmsg_recovery *r = report;
 	struct table t;
+
+	(void)dir;
+	(void)name;
 
 	tbl_init(&t, 2, 0);
 	tbl_add(&t, "channel");
@@ -66,27 +77,12 @@ print_human(const char *path, const struct nvmsg_recovery *r)
 	tbl_free(&t);
 }
 
-static int
-run(struct cli *g, const struct cli_cmd *cmd, int argc, char **argv)
-{
-	struct nvmsg_recovery r = { 0 };
-	const char *name, *dir;
-	char path[4200];
-	int json, rc;
-
-	rc = cli_name_json(g, cmd, argc, argv, &name, &dir, &json);
-	if (rc != CLI_GO)
-		return rc;
-	rc = nvmsg_channel_repair(dir, name, &r);
-	if (rc < 0)
-		return cli_lib_err(rc);
-	snprintf(path, sizeof(path), "%s/%s.nvmsg", dir, name);
-	if (json)
-		print_json(path, name, &r);
-	else
-		print_human(path, &r);
-	return CLI_OK;
-}
+/* success whenever the repair ran: no status callback (CLI_OK) */
+static const struct cli_report repair_report = {
+	.call = call,
+	.print_json = print_json,
+	.print_human = print_human,
+};
 
 const struct cli_cmd cli_cmd_repair = {
 	.name = "repair",
@@ -108,5 +104,6 @@ const struct cli_cmd cli_cmd_repair = {
 	.exit_status = "  0  success (also when there was nothing to do)\n"
 		       "  1  error (the reason is on stderr)\n"
 		       "  2  usage error\n",
-	.run = run,
+	.report = &repair_report,
+	.run = cli_report_run,
 };
