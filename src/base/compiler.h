@@ -7,12 +7,7 @@
 
 #include <stddef.h>
 
-#define nv_likely(x) __builtin_expect(!!(x), 1)
 #define nv_unlikely(x) __builtin_expect(!!(x), 0)
-#define NV_CACHELINE 64
-#define NV_ALIGNED(n) __attribute__((aligned(n)))
-#define NV_UNUSED __attribute__((unused))
-#define NV_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define NV_OFFSET_IS(type, field, off) \
 	_Static_assert(offsetof(type, field) == (off), #type "." #field)
 #define NV_SIZE_IS(type, size) \

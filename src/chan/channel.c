@@ -48,10 +48,15 @@ nvmsg_tier_parse(const char *name)
 		      name);
 }
 
+#define NV_STR2(x) #x
+#define NV_STR(x) NV_STR2(x)
+
 const char *
 nvmsg_version(void)
 {
-	return "0.1.0";
+	/* the one source of the version: include/nvmsg.h (CMake reads it) */
+	return NV_STR(NVMSG_VERSION_MAJOR) "." NV_STR(NVMSG_VERSION_MINOR) "."
+		NV_STR(NVMSG_VERSION_PATCH);
 }
 
 int

@@ -166,10 +166,9 @@ nvmsg_consumer_open(const char *dir, const char *name, const char *consumer,
 		uint64_t bound = top;
 		/* after a power failure pub_tail may lag the last durable
 		 * batch; its descriptor says where that batch ended */
-		for (unsigned k = 0; k < 2; k++)
-			if (nv_desc_read(&c->ch.prod[i], i, k, &d) &&
-			    d.end_pos > top && d.end_pos - pubt <= c->ring_bytes)
-				top = d.end_pos;
+		if (nv_desc_newest(&c->ch.prod[i], i, &d) >= 0 &&
+		    d.end_pos > top && d.end_pos - pubt <= c->ring_bytes)
+			top = d.end_pos;
 		/* a producer never runs more than a ring ahead of an ack */
 		int ahead = a % NV_REC_ALIGN || a > top;
 		if (ahead || (bound > a && bound - a > c->ring_bytes)) {

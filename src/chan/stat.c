@@ -78,18 +78,13 @@ nvmsg_channel_stat(const char *dir, const char *name, struct nvmsg_stat *st)
 		ps->alive = nv_owner_alive(w);
 		ps->tail = pub[i];
 		struct nv_desc d;
-		for (unsigned k = 0; k < 2; k++) {
-			if (!nv_desc_read(s, i, k, &d))
-				continue;
-			/* a dead producer's batch that did not reach its
-			 * bound never committed: recovery hands its numbers
-			 * out again (first_seq), as does this report */
-			uint64_t n = ps->alive || d.end_pos <= pub[i]
-					     ? d.end_seq
-					     : d.first_seq;
-			if (n > ps->next_seq)
-				ps->next_seq = n;
-		}
+		/* a dead producer's batch that did not reach its bound never
+		 * committed: recovery hands its numbers out again (first_seq),
+		 * as does this report */
+		if (nv_desc_newest(s, i, &d) >= 0)
+			ps->next_seq = ps->alive || d.end_pos <= pub[i]
+					       ? d.end_seq
+					       : d.first_seq;
 		/* whole records past pub_tail that recovery keeps */
 		if (last + 1 > ps->next_seq && last)
 			ps->next_seq = last + 1;
