@@ -59,33 +59,22 @@ nvmsg_version(void)
 		NV_STR(NVMSG_VERSION_PATCH);
 }
 
-int
-nvmsg_channel_create(const char *dir, const char *name,
-		     const struct nvmsg_channel_opts *opts)
+/* create_params -- the geometry and mode OPTS ask for (defaults for 0),
+ * checked; PATH names the channel in errors */
+static int
+create_params(const char *path, const struct nvmsg_channel_opts *opts,
+	      struct nv_layout *l, mode_t *mode)
 {
-	char path[NV_PATH_MAX], tmp[NV_PATH_MAX];
-	struct nv_region r;
-	struct nv_layout l;
-	struct nv_data_hdr h;
-	int rc;
+	uint64_t cap = opts->capacity_bytes ? opts->capacity_bytes : 1u << 20;
+	unsigned np = opts->max_producers ? opts->max_producers : 8;
+	unsigned nc = opts->max_consumers ? opts->max_consumers : 16;
 
-	nv_err_clear();
-	if (!dir || !opts)
-		return nv_err(-EINVAL, "nvmsg_channel_create: NULL %s",
-			      dir ? "opts" : "dir");
-	rc = nv_region_data_path(path, sizeof(path), dir, name);
-	if (rc < 0)
-		return rc;
 	if (!nvmsg_tier_name(opts->tier))
 		return nv_err(NVMSG_E_TIER,
 			      "%s: tier %d unknown: choose volatile, pmem, "
 			      "msync or emulated",
 			      path, opts->tier);
-	uint64_t cap = opts->capacity_bytes ? opts->capacity_bytes : 1u << 20;
-	unsigned np = opts->max_producers ? opts->max_producers : 8;
-	unsigned nc = opts->max_consumers ? opts->max_consumers : 16;
-	mode_t mode = opts->mode ? opts->mode : 0644;
-	if (nv_layout_compute(&l, cap, np, nc) != 0)
+	if (nv_layout_compute(l, cap, np, nc) != 0)
 		return nv_err(-EINVAL,
 			      "%s: capacity %llu must be a power of two from "
 			      "%u to %llu bytes, producers 1..%u (got %u), "
@@ -93,62 +82,68 @@ nvmsg_channel_create(const char *dir, const char *name,
 			      path, (unsigned long long)cap, NVMSG_MIN_CAPACITY,
 			      NVMSG_MAX_CAPACITY, NVMSG_MAX_PRODUCERS, np,
 			      NVMSG_MAX_CONSUMERS, nc);
-	if (mode & ~07777u)
+	*mode = opts->mode ? opts->mode : 0644;
+	if (*mode & ~07777u)
 		return nv_err(-EINVAL, "%s: mode %o is not a file mode", path,
-			      (unsigned)mode);
-	int dax = nv_region_is_devdax(path);
-	if (!dax && access(path, F_OK) == 0)
-		return nv_err(-EEXIST, "%s: channel already exists", path);
-	if (dax) {
-		/* a device is not created: refuse to wipe a channel on it */
-		struct nv_region probe;
-		char magic[8];
-		if (nv_region_open(&probe, path, 0, sizeof(magic)) == 0) {
-			int held = nv_region_read(&probe, magic,
-						  sizeof(magic)) == 0 &&
-				   memcmp(magic, NV_DATA_MAGIC,
-					  sizeof(NV_DATA_MAGIC)) == 0;
-			nv_region_close(&probe);
-			if (held)
-				return nv_err(-EEXIST,
-					      "%s: the device dax already "
-					      "holds a channel; zero its first "
-					      "page to reuse it",
-					      path);
-		}
-	}
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.nvmsg.new.%d", dir,
-			     name, (int)getpid()) >= sizeof(tmp))
-		return nv_err(-ENAMETOOLONG, "%s: path too long", dir);
-	/* owner write is needed to initialise; the final mode is set below.
-	 * A device dax is initialised in place: header last. */
-	rc = nv_region_create(&r, dax ? path : tmp, l.file_bytes,
-			      mode | 0200, opts->tier);
-	if (rc < 0) {
-		if (rc == -ENOENT)
-			nv_err(rc, "%s: directory does not exist", dir);
-		return nv_err_append(rc, "creating channel %s", path);
-	}
-	unsigned char *base = r.map.base;
-	memset(base, 0, l.ring_off);
+			      (unsigned)*mode);
+	return 0;
+}
+
+/* devdax_held -- -EEXIST if the device dax PATH already holds a channel
+ * (a device is not created, so nothing else stops us wiping one) */
+static int
+devdax_held(const char *path)
+{
+	struct nv_region probe;
+	char magic[8];
+
+	if (nv_region_open(&probe, path, 0, sizeof(magic)) != 0)
+		return 0;
+	int held = nv_region_read(&probe, magic, sizeof(magic)) == 0 &&
+		   memcmp(magic, NV_DATA_MAGIC, sizeof(NV_DATA_MAGIC)) == 0;
+	nv_region_close(&probe);
+	if (held)
+		return nv_err(-EEXIST,
+			      "%s: the device dax already holds a channel; zero "
+			      "its first page to reuse it",
+			      path);
+	return 0;
+}
+
+/* init_region -- zero the tables (and, on a device, old rings), then the
+ * header last, each behind a barrier (NV_PP_CREATE_INIT) */
+static int
+init_region(struct nv_region *r, const struct nv_layout *l,
+	    enum nvmsg_tier tier, int dax)
+{
+	unsigned char *base = r->map.base;
+	struct nv_data_hdr h;
+	int rc;
+
+	memset(base, 0, l->ring_off);
 	if (dax) /* rings may hold an old channel's records: clear them */
-		memset(base + l.ring_off, 0, l.file_bytes - l.ring_off);
-	nv_tier_flush(&r.map, base, dax ? l.file_bytes : l.ring_off);
-	rc = nv_tier_drain(&r.map, NV_PP_CREATE_INIT);
-	nv_data_hdr_init(&h, &l, (uint32_t)opts->tier);
+		memset(base + l->ring_off, 0, l->file_bytes - l->ring_off);
+	nv_tier_flush(&r->map, base, dax ? l->file_bytes : l->ring_off);
+	rc = nv_tier_drain(&r->map, NV_PP_CREATE_INIT);
+	nv_data_hdr_init(&h, l, (uint32_t)tier);
 	memcpy(base, &h, sizeof(h));
-	nv_tier_flush(&r.map, base, sizeof(h));
+	nv_tier_flush(&r->map, base, sizeof(h));
 	if (rc == 0)
-		rc = nv_tier_drain(&r.map, NV_PP_CREATE_INIT);
-	if (dax) {
-		nv_region_close(&r);
-		return rc;
-	}
-	if (rc == 0 && opts->tier != NVMSG_TIER_VOLATILE &&
-	    opts->tier != NVMSG_TIER_EMULATED)
-		rc = fsync(r.fd) ? -errno : 0;
-	if (rc == 0 && fchmod(r.fd, mode) != 0)
-		rc = -errno;
+		rc = nv_tier_drain(&r->map, NV_PP_CREATE_INIT);
+	if (rc == 0 && tier != NVMSG_TIER_VOLATILE &&
+	    tier != NVMSG_TIER_EMULATED && !dax)
+		rc = fsync(r->fd) ? -errno : 0;
+	return rc;
+}
+
+/* publish_file -- give the file TMP its mode and its name PATH (never
+ * replacing a channel), durably where the tier is durable */
+static int
+publish_file(struct nv_region *r, const char *dir, const char *tmp,
+	     const char *path, mode_t mode, enum nvmsg_tier tier)
+{
+	int rc = fchmod(r->fd, mode) != 0 ? -errno : 0;
+
 	/* RENAME_NOREPLACE: two creators racing for one name cannot both
 	 * succeed (a plain rename would replace the first channel) */
 	if (rc == 0 && renameat2(AT_FDCWD, tmp, AT_FDCWD, path,
@@ -161,14 +156,59 @@ nvmsg_channel_create(const char *dir, const char *name,
 		nv_err(rc, "%s: cannot finish creation: %s", path,
 		       strerror(-rc));
 		unlink(tmp);
-	} else if ((opts->tier == NVMSG_TIER_MSYNC ||
-		    opts->tier == NVMSG_TIER_PMEM) &&
+	} else if ((tier == NVMSG_TIER_MSYNC || tier == NVMSG_TIER_PMEM) &&
 		   (rc = nv_region_sync_dir(dir)) < 0) {
 		/* the rename itself must survive a power failure: a channel
 		 * whose name may vanish is not reported created */
 		nv_err_append(rc, "creation of %s undone", path);
 		unlink(path);
 		(void)nv_region_sync_dir(dir);
+	}
+	return rc;
+}
+
+int
+nvmsg_channel_create(const char *dir, const char *name,
+		     const struct nvmsg_channel_opts *opts)
+{
+	char path[NV_PATH_MAX], tmp[NV_PATH_MAX];
+	struct nv_region r;
+	struct nv_layout l;
+	mode_t mode;
+	int rc, dax;
+
+	nv_err_clear();
+	if (!dir || !opts)
+		return nv_err(-EINVAL, "nvmsg_channel_create: NULL %s",
+			      dir ? "opts" : "dir");
+	if ((rc = nv_region_data_path(path, sizeof(path), dir, name)) < 0 ||
+	    (rc = create_params(path, opts, &l, &mode)) < 0)
+		return rc;
+	dax = nv_region_is_devdax(path);
+	if (!dax && access(path, F_OK) == 0)
+		return nv_err(-EEXIST, "%s: channel already exists", path);
+	if (dax && (rc = devdax_held(path)) < 0)
+		return rc;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.nvmsg.new.%d", dir,
+			     name, (int)getpid()) >= sizeof(tmp))
+		return nv_err(-ENAMETOOLONG, "%s: path too long", dir);
+	/* owner write is needed to initialise; the final mode is set below.
+	 * A device dax is initialised in place: header last. */
+	rc = nv_region_create(&r, dax ? path : tmp, l.file_bytes,
+			      mode | 0200, opts->tier);
+	if (rc < 0) {
+		if (rc == -ENOENT)
+			nv_err(rc, "%s: directory does not exist", dir);
+		return nv_err_append(rc, "creating channel %s", path);
+	}
+	rc = init_region(&r, &l, opts->tier, dax);
+	if (!dax) {
+		if (rc < 0) {
+			nv_err_append(rc, "%s: cannot finish creation", path);
+			unlink(tmp);
+		} else
+			rc = publish_file(&r, dir, tmp, path, mode,
+					  opts->tier);
 	}
 	nv_region_close(&r);
 	return rc;
