@@ -100,6 +100,67 @@ register_consumer(const char *dir, const char *name, const char *consumer)
 	return rc;
 }
 
+/* find_index -- consumer CONSUMER's entry in the table, registering it
+ * first with NVMSG_CONSUMER_CREATE */
+static int
+find_index(struct nvmsg_consumer *c, const char *dir, const char *name,
+	   const char *consumer, int flags)
+{
+	int idx = nv_cons_find(&c->ch, consumer), rc;
+
+	if (idx < 0 && (flags & NVMSG_CONSUMER_CREATE)) {
+		if ((rc = register_consumer(dir, name, consumer)) < 0)
+			return rc;
+		idx = nv_cons_find(&c->ch, consumer);
+	}
+	if (idx < 0)
+		return nv_err(NVMSG_E_NO_CONSUMER,
+			      "%s: consumer '%s' is not registered (open it "
+			      "with NVMSG_CONSUMER_CREATE to register it)",
+			      c->ch.data.path, consumer);
+	return idx;
+}
+
+/* resume_ring -- where ring I is read from (our durable ack) and up to
+ * where (its bound), checked against the ring's tail */
+static int
+resume_ring(struct nvmsg_consumer *c, unsigned i)
+{
+	uint64_t a = nv_load_acquire(&c->cur.acks[i].ack);
+	uint64_t pubt = nv_load_acquire(&c->ch.prod[i].pub_tail);
+	uint64_t bound, top;
+	struct nv_desc d;
+	/* a dead producer's durable records past its pub_tail are ours to
+	 * read without a writer (bound.c) */
+	int rc = nv_slot_bound(&c->ch, &c->ch.data.map, i, pubt, a, &bound);
+
+	if (rc < 0)
+		return rc;
+	/* after a power failure pub_tail may lag the last durable batch; its
+	 * descriptor says where that batch ended */
+	top = bound;
+	if (nv_desc_newest(&c->ch.prod[i], i, &d) >= 0 && d.end_pos > top &&
+	    d.end_pos - pubt <= c->ring_bytes)
+		top = d.end_pos;
+	/* a producer never runs more than a ring ahead of an ack */
+	int ahead = a % NV_REC_ALIGN || a > top;
+	if (ahead || (bound > a && bound - a > c->ring_bytes))
+		return nv_err(NVMSG_E_CORRUPT,
+			      "%s: ack %llu of ring %u is %s the ring's tail "
+			      "%llu",
+			      c->cur.reg.path, (unsigned long long)a, i,
+			      ahead ? "ahead of" : "more than a ring behind",
+			      (unsigned long long)(ahead ? top : bound));
+	c->rpos[i] = a;
+	c->acked[i] = a;
+	c->pubc[i] = bound;
+	/* a crash between the ack barrier and the ack_pub store leaves
+	 * ack_pub behind; ack is durable, so publish it now */
+	if (nv_load_relaxed(&c->cur.acks[i].ack_pub) != a)
+		nv_store_release(&c->cur.acks[i].ack_pub, a);
+	return 0;
+}
+
 int
 nvmsg_consumer_open(const char *dir, const char *name, const char *consumer,
 		    int flags, struct nvmsg_consumer **out)
@@ -123,20 +184,8 @@ nvmsg_consumer_open(const char *dir, const char *name, const char *consumer,
 	rc = nv_chan_open(&c->ch, dir, name, 0);
 	if (rc < 0)
 		goto fail_free;
-	idx = nv_cons_find(&c->ch, consumer);
-	if (idx < 0 && (flags & NVMSG_CONSUMER_CREATE)) {
-		rc = register_consumer(dir, name, consumer);
-		if (rc < 0)
-			goto fail_chan;
-		idx = nv_cons_find(&c->ch, consumer);
-	}
-	if (idx < 0) {
-		rc = nv_err(NVMSG_E_NO_CONSUMER,
-			    "%s: consumer '%s' is not registered (open it "
-			    "with NVMSG_CONSUMER_CREATE to register it)",
-			    c->ch.data.path, consumer);
+	if ((rc = idx = find_index(c, dir, name, consumer, flags)) < 0)
 		goto fail_chan;
-	}
 	rc = nv_cursor_open(&c->cur, &c->ch, (unsigned)idx, consumer, 1);
 	if (rc < 0)
 		goto fail_chan;
@@ -153,41 +202,9 @@ nvmsg_consumer_open(const char *dir, const char *name, const char *consumer,
 	c->by_commit = c->ch.tier == NVMSG_TIER_VOLATILE;
 	c->nrings = c->ch.l.max_producers;
 	c->ring_bytes = c->ch.l.ring_bytes;
-	for (unsigned i = 0; i < c->nrings; i++) {
-		uint64_t a = nv_load_acquire(&c->cur.acks[i].ack);
-		uint64_t pubt = nv_load_acquire(&c->ch.prod[i].pub_tail);
-		uint64_t top;
-		struct nv_desc d;
-		/* a dead producer's durable records past its pub_tail are
-		 * ours to read without a writer (bound.c) */
-		rc = nv_slot_bound(&c->ch, &c->ch.data.map, i, pubt, a, &top);
-		if (rc < 0)
+	for (unsigned i = 0; i < c->nrings; i++)
+		if ((rc = resume_ring(c, i)) < 0)
 			goto fail_cur;
-		uint64_t bound = top;
-		/* after a power failure pub_tail may lag the last durable
-		 * batch; its descriptor says where that batch ended */
-		if (nv_desc_newest(&c->ch.prod[i], i, &d) >= 0 &&
-		    d.end_pos > top && d.end_pos - pubt <= c->ring_bytes)
-			top = d.end_pos;
-		/* a producer never runs more than a ring ahead of an ack */
-		int ahead = a % NV_REC_ALIGN || a > top;
-		if (ahead || (bound > a && bound - a > c->ring_bytes)) {
-			rc = nv_err(NVMSG_E_CORRUPT,
-				    "%s: ack %llu of ring %u is %s the ring's "
-				    "tail %llu",
-				    c->cur.reg.path, (unsigned long long)a, i,
-				    ahead ? "ahead of" : "more than a ring behind",
-				    (unsigned long long)(ahead ? top : bound));
-			goto fail_cur;
-		}
-		c->rpos[i] = a;
-		c->acked[i] = a;
-		c->pubc[i] = bound;
-		/* a crash between the ack barrier and the ack_pub store leaves
-		 * ack_pub behind; ack is durable, so publish it now */
-		if (nv_load_relaxed(&c->cur.acks[i].ack_pub) != a)
-			nv_store_release(&c->cur.acks[i].ack_pub, a);
-	}
 	*out = c;
 	return 0;
 fail_cur:
