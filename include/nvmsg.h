@@ -187,9 +187,19 @@ struct nvmsg_producer_stat {
 };
 
 /*
+ * NVMSG_REPORT_VERSION -- the layout of the report structs below
+ * (nvmsg_stat, nvmsg_check, nvmsg_recovery), stored by the library in
+ * their first field.  A later layout gets a new number and new functions
+ * to fill it; a struct of this version never changes (bindings and
+ * programs that read it by offset can rely on it).
+ */
+#define NVMSG_REPORT_VERSION 1u
+
+/*
  * struct nvmsg_stat -- what nvmsg_channel_stat() reports.  Plain value.
  */
 struct nvmsg_stat {
+	uint32_t version;               /* NVMSG_REPORT_VERSION (library) */
 	int tier;                       /* enum nvmsg_tier */
 	char backing[96];               /* e.g. "DAX+MAP_SYNC (libpmem2)",
 					 * "emulated (DRAM, clwb+sfence, NOT
@@ -227,6 +237,7 @@ NVMSG_API int nvmsg_channel_stat(const char *dir, const char *name,
  * struct nvmsg_check -- what nvmsg_channel_check() found.  Plain value.
  */
 struct nvmsg_check {
+	uint32_t version;            /* NVMSG_REPORT_VERSION (library) */
 	unsigned producers;          /* slots ever used */
 	unsigned producers_dead;     /* owned by a process that is gone */
 	unsigned consumers;
@@ -336,6 +347,7 @@ NVMSG_API uint64_t nvmsg_producer_committed(const struct nvmsg_producer *p);
 
 /* struct nvmsg_recovery -- what recovery found and did */
 struct nvmsg_recovery {
+	uint32_t version;           /* NVMSG_REPORT_VERSION (library) */
 	unsigned slots_recovered;   /* producer slots scanned and resealed */
 	uint64_t records_scanned;   /* whole records verified */
 	uint64_t records_published; /* whole records found past pub_tail and

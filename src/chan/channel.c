@@ -174,7 +174,7 @@ nvmsg_channel_create(const char *dir, const char *name,
 	char path[NV_PATH_MAX], tmp[NV_PATH_MAX];
 	struct nv_region r;
 	struct nv_layout l;
-	mode_t mode;
+	mode_t mode = 0;
 	int rc, dax;
 
 	nv_err_clear();

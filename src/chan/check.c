@@ -181,6 +181,7 @@ nvmsg_channel_check(const char *dir, const char *name, struct nvmsg_check *r)
 	if (!r)
 		return nv_err(-EINVAL, "NULL check report");
 	memset(r, 0, sizeof(*r));
+	r->version = NVMSG_REPORT_VERSION;
 	rc = nv_chan_open(&ch, dir, name, 0);
 	if (rc < 0)
 		return rc;
@@ -194,7 +195,7 @@ int
 nvmsg_channel_repair(const char *dir, const char *name,
 		     struct nvmsg_recovery *out)
 {
-	struct nvmsg_recovery sum = {0}, one;
+	struct nvmsg_recovery sum = {.version = NVMSG_REPORT_VERSION}, one;
 	struct nv_chan ch;
 	uint64_t t0 = nv_now_ns();
 	int rc;

@@ -43,6 +43,7 @@ nvmsg_channel_stat(const char *dir, const char *name, struct nvmsg_stat *st)
 	if (!st)
 		return nv_err(-EINVAL, "NULL stat");
 	memset(st, 0, sizeof(*st));
+	st->version = NVMSG_REPORT_VERSION;
 	rc = nv_chan_open(&ch, dir, name, 0);
 	if (rc < 0)
 		return rc;

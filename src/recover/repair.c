@@ -113,6 +113,7 @@ nv_recover_ring(const struct nv_ring_ref *r, const uint64_t *acks,
 	int newest, rc;
 
 	memset(out, 0, sizeof(*out));
+	out->rep.version = NVMSG_REPORT_VERSION;
 	if (pubt % NV_REC_ALIGN)
 		return nv_err(NVMSG_E_CORRUPT,
 			      "%s: producer slot %u: published tail %llu is "
