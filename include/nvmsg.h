@@ -359,8 +359,9 @@ struct nvmsg_recovery {
 	uint64_t elapsed_ns;
 };
 
-/* nvmsg_producer_recovery -- the report of the recovery that
- * nvmsg_producer_open ran on this producer's slot */
+/* nvmsg_producer_recovery -- copy into *R the report of the recovery that
+ * nvmsg_producer_open ran on this producer's slot.
+ * Errors: -EINVAL (NULL p or r), NVMSG_E_WRONG_MODE, NVMSG_E_FORKED. */
 NVMSG_API int nvmsg_producer_recovery(const struct nvmsg_producer *p,
 				      struct nvmsg_recovery *r);
 
@@ -410,7 +411,9 @@ NVMSG_API int nvmsg_reserve(struct nvmsg_producer *p, size_t len,
  * nvmsg_producer_flush when the barrier runs (-EIO). */
 NVMSG_API int nvmsg_commit(struct nvmsg_producer *p,
 			   struct nvmsg_claim *claim, int flags);
-/* nvmsg_abort -- drop the claim; nothing is sent. */
+/* nvmsg_abort -- drop the claim; nothing is sent and its sequence number
+ * is handed to the next message.  Errors: -EINVAL (no such open claim),
+ * NVMSG_E_WRONG_MODE, NVMSG_E_FORKED. */
 NVMSG_API int nvmsg_abort(struct nvmsg_producer *p, struct nvmsg_claim *claim);
 /* nvmsg_producer_flush -- persist and publish every NVMSG_MORE record with
  * one barrier.  0 when nothing was pending, else 0 only once they are
@@ -449,8 +452,11 @@ NVMSG_API void nvmsg_consumer_close(struct nvmsg_consumer **c);
 
 /*
  * struct nvmsg_view -- one message, read in place.  DATA points into the
- * read-only mapping and stays valid until the message is acked (the ring
- * does not overwrite unacked bytes).
+ * consumer's read-only mapping.  Its lifetime: until the next nvmsg_ack()
+ * or nvmsg_recv() on the handle (after the ack producers may overwrite
+ * the bytes) or nvmsg_consumer_close() (the mapping goes).  A later
+ * nvmsg_view() does not end it (unacked bytes are never overwritten), so a
+ * batch of views may be read before one ack; copy what must outlive it.
  */
 struct nvmsg_view {
 	const void *data;

@@ -12,8 +12,4 @@
 /* nv_checksum -- XXH3-64 of [p, p+len) with SEED */
 uint64_t nv_checksum(const void *p, size_t len, uint64_t seed);
 
-/* nv_checksum2 -- XXH3-64 of two pieces, as if concatenated */
-uint64_t nv_checksum2(const void *a, size_t alen, const void *b, size_t blen,
-		      uint64_t seed);
-
 #endif

@@ -4,8 +4,7 @@
  * Proves what I2 and I5 lean on: the checksum is XXH3-64 (pinned by a
  * known vector, so the on-media format cannot drift with the library), it
  * is seeded (the same bytes at another position do not verify), it sees a
- * single flipped bit, and nv_checksum2 over two pieces equals nv_checksum
- * over their concatenation for every split.
+ * single flipped bit.
  */
 #include "base/checksum.h"
 #include "t.h"
@@ -15,7 +14,6 @@ test_known_vectors(void)
 {
 	/* XXH3_64bits("") with seed 0 (xxhash's published test value) */
 	ASSERT_U64_EQ(nv_checksum("", 0, 0), 0x2D06800538D394C2ull);
-	ASSERT_U64_EQ(nv_checksum2("", 0, "", 0, 0), 0x2D06800538D394C2ull);
 	ASSERT_U64_EQ(nv_checksum(NULL, 0, 0), 0x2D06800538D394C2ull);
 }
 
@@ -63,54 +61,11 @@ test_seeded(void)
 	}
 }
 
-static void
-test_two_pieces(void)
-{
-	unsigned char buf[1024];
-	uint64_t s = 7;
-
-	for (size_t i = 0; i < sizeof(buf); i++)
-		buf[i] = (unsigned char)t_rng(&s);
-	/* every split of several lengths, several seeds */
-	static const size_t lens[] = {0, 1, 16, 31, 48, 240, 241, 1024};
-	static const uint64_t seeds[] = {0, 1, 4096, 0xffffffffffffffe0ull};
-	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
-		size_t len = lens[k];
-		for (size_t si = 0; si < 4; si++) {
-			uint64_t whole = nv_checksum(buf, len, seeds[si]);
-			for (size_t cut = 0; cut <= len; cut++) {
-				uint64_t two = nv_checksum2(buf, cut,
-							    buf + cut,
-							    len - cut,
-							    seeds[si]);
-				if (two != whole)
-					T_FAILF("len %zu cut %zu seed %#" PRIx64
-						": %#" PRIx64 " != %#" PRIx64,
-						len, cut, seeds[si], two,
-						whole);
-			}
-		}
-	}
-	/* the pieces need not be adjacent in memory (header copy + ring) */
-	unsigned char a[16], b[100];
-	memcpy(a, buf, sizeof(a));
-	memcpy(b, buf + sizeof(a), sizeof(b));
-	ASSERT_U64_EQ(nv_checksum2(a, sizeof(a), b, sizeof(b), 99),
-		      nv_checksum(buf, sizeof(a) + sizeof(b), 99));
-	/* the boundary is not part of the value: moving bytes from one piece
-	 * to the other gives the same checksum; changing bytes does not */
-	ASSERT_U64_EQ(nv_checksum2(buf, 10, buf + 10, 20, 5),
-		      nv_checksum2(buf, 20, buf + 20, 10, 5));
-	ASSERT_NE(nv_checksum2(buf, 10, buf + 11, 20, 5),
-		  nv_checksum2(buf, 10, buf + 10, 20, 5));
-}
-
 int
 main(void)
 {
 	test_known_vectors();
 	test_seeded();
-	test_two_pieces();
 	printf("t_checksum: ok\n");
 	return T_PASS;
 }
