@@ -72,9 +72,8 @@ cli_getopt(struct cli *g, const struct cli_cmd *cmd, int argc, char **argv,
 			return CLI_OPT_STOP;
 		case '?':
 			if (optopt)
-				*rc = cli_usage_error(cmd,
-						      "unknown option '-%c'",
-						      optopt);
+				*rc = cli_usage_error(
+					cmd, "unknown option '-%c'", optopt);
 			else
 				*rc = cli_usage_error(cmd,
 						      "unknown option '%s'",
@@ -100,8 +99,8 @@ cli_name_operand(const struct cli_cmd *cmd, int argc, char **argv,
 }
 
 int
-cli_name_json(struct cli *g, const struct cli_cmd *cmd, int argc,
-	      char **argv, const char **name, const char **dir, int *json)
+cli_name_json(struct cli *g, const struct cli_cmd *cmd, int argc, char **argv,
+	      const char **name, const char **dir, int *json)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -192,14 +191,12 @@ cli_parse_size(const struct cli_cmd *cmd, const char *opt, const char *s,
 		shift = 30;
 		break;
 	default:
-		return cli_usage_error(cmd,
-				       "%s '%s': the suffix must be K, M or G",
-				       opt, s);
+		return cli_usage_error(
+			cmd, "%s '%s': the suffix must be K, M or G", opt, s);
 	}
 	if (shift && end[1])
-		return cli_usage_error(cmd,
-				       "%s '%s': the suffix must be K, M or G",
-				       opt, s);
+		return cli_usage_error(
+			cmd, "%s '%s': the suffix must be K, M or G", opt, s);
 	if (v == 0)
 		return cli_usage_error(cmd, "%s must not be 0", opt);
 	if (v > UINT64_MAX >> shift)

@@ -16,13 +16,13 @@
 
 /* Exit codes: documented in nvmsg --help and nvmsg(1); scripts rely on them. */
 enum cli_exit {
-	CLI_OK = 0,      /* success */
-	CLI_ERROR = 1,   /* the operation failed (message on stderr) */
-	CLI_USAGE = 2,   /* bad command line */
+	CLI_OK = 0,	 /* success */
+	CLI_ERROR = 1,	 /* the operation failed (message on stderr) */
+	CLI_USAGE = 2,	 /* bad command line */
 	CLI_TIMEOUT = 3, /* recv: fewer than --count messages in time;
 			  * send: channel full until --timeout-ms */
 	CLI_VERDICT = 4, /* demo: lost, duplicated or reordered messages */
-	CLI_REPAIR = 5,  /* check: repair needed (dead producers left work
+	CLI_REPAIR = 5,	 /* check: repair needed (dead producers left work
 			  * for nvmsg repair; nothing is corrupt) */
 };
 
@@ -36,9 +36,9 @@ struct cli_report; /* report.c, below */
 /* struct cli_cmd -- one subcommand: its name, help and entry point */
 struct cli_cmd {
 	const char *name;
-	const char *summary; /* one line, for nvmsg --help */
+	const char *summary;  /* one line, for nvmsg --help */
 	const char *synopsis; /* "NAME --tier T [...]": after "nvmsg VERB " */
-	const char *help;    /* description, options, example */
+	const char *help;     /* description, options, example */
 	const char *exit_status; /* the verb's own "Exit status:" lines, or
 				  * NULL for the common ones */
 	const struct cli_report *report; /* check, repair: what their run,
@@ -62,9 +62,11 @@ extern const struct cli_cmd cli_cmd_demo;
 
 /* Options every verb accepts, appended to each verb's option table. */
 #define CLI_OPT_DIR 0x100
-#define CLI_COMMON_OPTIONS                                                \
-	{ "dir", required_argument, NULL, CLI_OPT_DIR },                  \
-	{ "help", no_argument, NULL, 'h' }
+#define CLI_COMMON_OPTIONS                                                     \
+	{ "dir", required_argument, NULL, CLI_OPT_DIR },                       \
+	{                                                                      \
+		"help", no_argument, NULL, 'h'                                 \
+	}
 
 /* cli_getopt returns this when the verb must return *rc at once (it
  * printed its help, or a usage error) */
@@ -75,9 +77,8 @@ extern const struct cli_cmd cli_cmd_demo;
  * missing arguments as usage errors.  SHORTOPTS must start with ':' and
  * hold 'h'.  Returns the next verb option, -1 after the last one (optind
  * then indexes the operands), or CLI_OPT_STOP with *rc set. */
-int cli_getopt(struct cli *g, const struct cli_cmd *cmd, int argc,
-	       char **argv, const char *shortopts, const struct option *opts,
-	       int *rc);
+int cli_getopt(struct cli *g, const struct cli_cmd *cmd, int argc, char **argv,
+	       const char *shortopts, const struct option *opts, int *rc);
 
 /* cli_usage_error -- "nvmsg VERB: <why>", the synopsis and a hint on
  * stderr; returns CLI_USAGE */
@@ -100,8 +101,7 @@ int cli_name_operand(const struct cli_cmd *cmd, int argc, char **argv,
  * Returns CLI_GO, or the exit status the verb must return now (help
  * printed, a usage error, or no such channel, said on stderr). */
 int cli_name_json(struct cli *g, const struct cli_cmd *cmd, int argc,
-		  char **argv, const char **name, const char **dir,
-		  int *json);
+		  char **argv, const char **name, const char **dir, int *json);
 
 /* Number parsing with full validation: decimal digits only (no sign, no
  * blanks), no overflow, MIN <= value <= MAX.  Each returns 0, or prints a
@@ -117,8 +117,8 @@ int cli_parse_unsigned(const struct cli_cmd *cmd, const char *opt,
 int cli_parse_size(const struct cli_cmd *cmd, const char *opt, const char *s,
 		   uint64_t *out);
 /* cli_parse_timeout -- milliseconds into nanoseconds for the library */
-int cli_parse_timeout(const struct cli_cmd *cmd, const char *opt,
-		      const char *s, int64_t *ns);
+int cli_parse_timeout(const struct cli_cmd *cmd, const char *opt, const char *s,
+		      int64_t *ns);
 
 /* ---------------------------------------------------------- report.c */
 
@@ -131,8 +131,8 @@ struct cli_report {
 	int (*call)(const char *dir, const char *name, void *report);
 	void (*print_json)(const char *path, const char *name,
 			   const void *report);
-	void (*print_human)(const char *path, const char *dir,
-			    const char *name, const void *report);
+	void (*print_human)(const char *path, const char *dir, const char *name,
+			    const void *report);
 	/* the exit status once the report is printed (saying why on stderr
 	 * when it is not CLI_OK); NULL: always CLI_OK */
 	int (*status)(const void *report);

@@ -79,8 +79,9 @@ print_human(const char *path, const char *dir, const char *name,
 	tbl_add(&t, "bytes scanned");
 	tbl_add(&t, "%llu", (unsigned long long)r->bytes_scanned);
 	tbl_add(&t, "unpublished records");
-	tbl_add(&t, "%llu (whole records of dead producers, not yet "
-		    "published)",
+	tbl_add(&t,
+		"%llu (whole records of dead producers, not yet "
+		"published)",
 		(unsigned long long)r->records_unpublished);
 	tbl_add(&t, "torn tails");
 	tbl_add(&t, "%u", r->torn_tails);

@@ -88,8 +88,8 @@ print_tier(const struct demo_cfg *cfg, const struct demo_result *r)
 	printf("  %u producers x %llu messages -> %u consumers, %d KiB "
 	       "rings, consumer c%u SIGKILLed %llu time(s) and restarted\n",
 	       cfg->producers, (unsigned long long)cfg->messages,
-	       cfg->consumers, DEMO_CAPACITY / 1024,
-	       cfg->consumers > 1 ? 1 : 0, (unsigned long long)r->kills);
+	       cfg->consumers, DEMO_CAPACITY / 1024, cfg->consumers > 1 ? 1 : 0,
+	       (unsigned long long)r->kills);
 	tbl_init(&t, 3, 0x2);
 	tbl_add(&t, "sent");
 	tbl_add(&t, "%llu", (unsigned long long)r->sent);
@@ -97,8 +97,8 @@ print_tier(const struct demo_cfg *cfg, const struct demo_result *r)
 	for (unsigned k = 0; k < cfg->consumers; k++) {
 		tbl_add(&t, "received by c%u", k);
 		tbl_add(&t, "%llu", (unsigned long long)r->cons[k].unique);
-		tbl_add(&t, "%s", r->cons[k].unique == r->sent ? "all"
-								: "MISSING");
+		tbl_add(&t, "%s",
+			r->cons[k].unique == r->sent ? "all" : "MISSING");
 	}
 	tbl_add(&t, "lost");
 	tbl_add(&t, "%llu", (unsigned long long)r->lost);
@@ -165,15 +165,16 @@ run(struct cli *g, const struct cli_cmd *cmd, int argc, char **argv)
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct demo_cfg cfg = { .producers = 4, .consumers = 3,
+	struct demo_cfg cfg = { .producers = 4,
+				.consumers = 3,
 				.messages = 20000 };
 	int tiers[MAX_TIERS] = { NVMSG_TIER_VOLATILE, NVMSG_TIER_EMULATED };
 	struct demo_result res[MAX_TIERS];
 	struct totals t = { 0 };
 	int ntiers = MAX_TIERS, json = 0, c, rc = CLI_OK;
 
-	while ((c = cli_getopt(g, cmd, argc, argv, ":hjt:n:p:c:", opts,
-			       &rc)) != -1) {
+	while ((c = cli_getopt(g, cmd, argc, argv, ":hjt:n:p:c:", opts, &rc)) !=
+	       -1) {
 		switch (c) {
 		case CLI_OPT_STOP:
 			return rc;

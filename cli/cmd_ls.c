@@ -20,7 +20,7 @@
 struct entry {
 	const char *dir;
 	char *name;  /* without .nvmsg */
-	int rc;      /* nvmsg_channel_stat's result */
+	int rc;	     /* nvmsg_channel_stat's result */
 	char *error; /* its sentence when rc < 0 */
 	int tier;
 	char backing[96];
@@ -44,8 +44,7 @@ by_name(const void *a, const void *b)
 
 /* add -- stat channel NAME of DIR into a new entry */
 static int
-add(struct listing *l, const char *dir, const char *name,
-    struct nvmsg_stat *st)
+add(struct listing *l, const char *dir, const char *name, struct nvmsg_stat *st)
 {
 	struct entry *e;
 
@@ -82,8 +81,7 @@ add(struct listing *l, const char *dir, const char *name,
 /* scan -- every NAME.nvmsg of DIR, sorted by name; MISSING_OK skips a
  * directory that does not exist */
 static int
-scan(struct listing *l, const char *dir, int missing_ok,
-     struct nvmsg_stat *st)
+scan(struct listing *l, const char *dir, int missing_ok, struct nvmsg_stat *st)
 {
 	size_t first = l->n;
 	struct dirent *de;
@@ -133,9 +131,10 @@ print_json(const struct listing *l)
 		if (e->rc < 0) {
 			jw_str(&w, "error", e->error ? e->error : "");
 		} else {
-			jw_str(&w, "tier", nvmsg_tier_name(e->tier)
-						   ? nvmsg_tier_name(e->tier)
-						   : "unknown");
+			jw_str(&w, "tier",
+			       nvmsg_tier_name(e->tier)
+				       ? nvmsg_tier_name(e->tier)
+				       : "unknown");
 			jw_str(&w, "backing", e->backing);
 			jw_u64(&w, "depth_bytes", e->depth_bytes);
 			jw_u64(&w, "producers", e->nproducers);
@@ -170,9 +169,10 @@ print_human(const struct listing *l)
 			tbl_add(&t, "-");
 			tbl_add(&t, "-");
 		} else {
-			tbl_add(&t, "%s", nvmsg_tier_name(e->tier)
-						  ? nvmsg_tier_name(e->tier)
-						  : "unknown");
+			tbl_add(&t, "%s",
+				nvmsg_tier_name(e->tier)
+					? nvmsg_tier_name(e->tier)
+					: "unknown");
 			tbl_add(&t, "%llu", (unsigned long long)e->depth_bytes);
 			tbl_add(&t, "%u", e->nproducers);
 			tbl_add(&t, "%u", e->nconsumers);

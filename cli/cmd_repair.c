@@ -54,8 +54,9 @@ print_human(const char *path, const char *dir, const char *name,
 	tbl_add(&t, "%s", path);
 	tbl_add(&t, "slots recovered");
 	if (r->slots_recovered)
-		tbl_add(&t, "%u (producer slots of dead processes, taken "
-			    "over and released)",
+		tbl_add(&t,
+			"%u (producer slots of dead processes, taken "
+			"over and released)",
 			r->slots_recovered);
 	else
 		tbl_add(&t, "0 (no producer slot had a dead owner: nothing "
@@ -68,7 +69,8 @@ print_human(const char *path, const char *dir, const char *name,
 	tbl_add(&t, "bytes scanned");
 	tbl_add(&t, "%llu", (unsigned long long)r->bytes_scanned);
 	tbl_add(&t, "bytes cut");
-	tbl_add(&t, "%llu (non-zero bytes cleared past the tail: a torn or "
+	tbl_add(&t,
+		"%llu (non-zero bytes cleared past the tail: a torn or "
 		"abandoned record, and stale bytes of earlier laps)",
 		(unsigned long long)r->bytes_cut);
 	tbl_add(&t, "time");

@@ -24,8 +24,9 @@ print_json(const char *dir, const char *name, const struct nvmsg_stat *st)
 	jw_obj(&w, NULL);
 	jw_str(&w, "name", name);
 	jw_str(&w, "path", path);
-	jw_str(&w, "tier", nvmsg_tier_name(st->tier) ? nvmsg_tier_name(st->tier)
-						      : "unknown");
+	jw_str(&w, "tier",
+	       nvmsg_tier_name(st->tier) ? nvmsg_tier_name(st->tier)
+					 : "unknown");
 	jw_str(&w, "backing", st->backing);
 	jw_str(&w, "persistence_domain", st->persistence_domain);
 	jw_str(&w, "store_granularity", st->store_granularity);
@@ -72,8 +73,9 @@ print_human(const char *dir, const char *name, const struct nvmsg_stat *st)
 	tbl_add(&t, "channel");
 	tbl_add(&t, "%s/%s.nvmsg", dir, name);
 	tbl_add(&t, "tier");
-	tbl_add(&t, "%s", nvmsg_tier_name(st->tier) ? nvmsg_tier_name(st->tier)
-						     : "unknown");
+	tbl_add(&t, "%s",
+		nvmsg_tier_name(st->tier) ? nvmsg_tier_name(st->tier)
+					  : "unknown");
 	tbl_add(&t, "backing");
 	tbl_add(&t, "%s", st->backing);
 	tbl_add(&t, "persistence domain");

@@ -21,8 +21,8 @@
 
 #define DEMO_CHANNEL "demo"
 #define DEMO_CAPACITY (64 * 1024) /* per ring: wraps many times */
-#define DEMO_DEADLINE_MS 60000    /* for every consumer to catch up */
-#define DEMO_ACK_BATCH 64         /* messages processed per ack */
+#define DEMO_DEADLINE_MS 60000	  /* for every consumer to catch up */
+#define DEMO_ACK_BATCH 64	  /* messages processed per ack */
 
 /* struct demo_cfg -- what the user asked for */
 struct demo_cfg {
@@ -31,7 +31,7 @@ struct demo_cfg {
 	uint64_t messages; /* per producer */
 	const char *base;  /* parent of the temporary directories, or NULL
 			    * for the tier's usual place */
-	int progress;      /* draw a progress line on stderr */
+	int progress;	   /* draw a progress line on stderr */
 };
 
 /* struct demo_counts -- what one consumer's output file shows */
@@ -68,8 +68,7 @@ int demo_run_tier(const struct demo_cfg *cfg, int tier,
 		  struct demo_result *res);
 
 /* demo_format_line -- "<producer> <seq>\n" into BUF; its length */
-size_t demo_format_line(char *buf, size_t cap, unsigned producer,
-			uint64_t seq);
+size_t demo_format_line(char *buf, size_t cap, unsigned producer, uint64_t seq);
 
 /* demo_scan_restart -- what a restarting consumer needs from its output
  * file BUF (LEN bytes): LAST[p] the highest seq recorded per producer

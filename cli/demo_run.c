@@ -46,7 +46,7 @@
 struct shared {
 	_Atomic uint64_t sent;
 	struct {
-		_Atomic uint64_t lines;       /* written by consumer K */
+		_Atomic uint64_t lines;	      /* written by consumer K */
 		_Atomic uint64_t redelivered; /* skipped by consumer K */
 	} cons[NVMSG_MAX_CONSUMERS];
 };
@@ -289,8 +289,7 @@ describe_status(char *buf, size_t cap, int status)
 		snprintf(buf, cap, "exited with status %d",
 			 WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		snprintf(buf, cap, "was killed by signal %d",
-			 WTERMSIG(status));
+		snprintf(buf, cap, "was killed by signal %d", WTERMSIG(status));
 	else
 		snprintf(buf, cap, "stopped");
 }
@@ -377,14 +376,13 @@ progress(struct run *r, unsigned kills)
 		     (unsigned long long)atomic_load_explicit(
 			     &r->sh->sent, memory_order_relaxed),
 		     (unsigned long long)total);
-	for (unsigned i = 0; i < r->cfg->consumers && n > 0 &&
-			     (size_t)n < sizeof(line) - 48;
+	for (unsigned i = 0;
+	     i < r->cfg->consumers && n > 0 && (size_t)n < sizeof(line) - 48;
 	     i++)
-		n += snprintf(line + n, sizeof(line) - (size_t)n, " c%u %llu",
-			      i,
-			      (unsigned long long)atomic_load_explicit(
-				      &r->sh->cons[i].lines,
-				      memory_order_relaxed));
+		n += snprintf(
+			line + n, sizeof(line) - (size_t)n, " c%u %llu", i,
+			(unsigned long long)atomic_load_explicit(
+				&r->sh->cons[i].lines, memory_order_relaxed));
 	fprintf(stderr, "%s  kills %u\033[K", line, kills);
 }
 

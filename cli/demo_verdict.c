@@ -122,8 +122,8 @@ struct seen {
 };
 
 static void
-check_line(struct seen *sn, const struct demo_cfg *cfg, const char *s,
-	   size_t n, struct demo_counts *c)
+check_line(struct seen *sn, const struct demo_cfg *cfg, const char *s, size_t n,
+	   struct demo_counts *c)
 {
 	unsigned p;
 	uint64_t seq;

@@ -28,9 +28,9 @@
 extern const struct cli_cmd cli_cmd_bench;
 
 static const struct cli_cmd *const commands[] = {
-	&cli_cmd_create, &cli_cmd_send,  &cli_cmd_recv,   &cli_cmd_stat,
-	&cli_cmd_ls,     &cli_cmd_rm,    &cli_cmd_check,  &cli_cmd_repair,
-	&cli_cmd_demo,   &cli_cmd_bench,
+	&cli_cmd_create, &cli_cmd_send,	 &cli_cmd_recv,	 &cli_cmd_stat,
+	&cli_cmd_ls,	 &cli_cmd_rm,	 &cli_cmd_check, &cli_cmd_repair,
+	&cli_cmd_demo,	 &cli_cmd_bench,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -71,8 +71,8 @@ print_help(FILE *f)
 	      "\nDirectories:\n"
 	      "  --dir, else $NVMSG_DIR, else a default.  create uses the "
 	      "tier's default:\n"
-	      "  volatile and emulated " CLI_DIR_SHM
-	      ", msync " CLI_DIR_VARTMP ",\n"
+	      "  volatile and emulated " CLI_DIR_SHM ", msync " CLI_DIR_VARTMP
+	      ",\n"
 	      "  pmem " CLI_DIR_PMEM
 	      " (made if missing).  Other commands look for NAME.nvmsg\n"
 	      "  in " CLI_DIR_SHM ", " CLI_DIR_VARTMP ", " CLI_DIR_PMEM

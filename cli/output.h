@@ -59,7 +59,7 @@ void json_string(FILE *f, const void *s, size_t n);
  * every column as wide as its widest cell, two spaces apart */
 struct table {
 	unsigned ncols;
-	unsigned right;  /* bit C set: column C is right-aligned */
+	unsigned right; /* bit C set: column C is right-aligned */
 	size_t ncells;
 	size_t cap;
 	char **cells;

@@ -23,8 +23,7 @@ union report {
 };
 
 int
-cli_report_run(struct cli *g, const struct cli_cmd *cmd, int argc,
-	       char **argv)
+cli_report_run(struct cli *g, const struct cli_cmd *cmd, int argc, char **argv)
 {
 	const struct cli_report *v = cmd->report;
 	union report r;

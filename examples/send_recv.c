@@ -14,7 +14,8 @@
 #include <nvmsg.h>
 #include <stdio.h>
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : "/dev/shm";
 	struct nvmsg_channel_opts o = { .tier = NVMSG_TIER_VOLATILE };
@@ -22,21 +23,20 @@ int main(int argc, char **argv)
 	struct nvmsg_consumer *c;
 	struct nvmsg_view v;
 
-	nvmsg_channel_create(dir, "demo", &o);              /* once */
-	nvmsg_consumer_open(dir, "demo", "audit",
-			    NVMSG_CONSUMER_CREATE, &c);
+	nvmsg_channel_create(dir, "demo", &o); /* once */
+	nvmsg_consumer_open(dir, "demo", "audit", NVMSG_CONSUMER_CREATE, &c);
 	nvmsg_producer_open(dir, "demo", NVMSG_ANY_PRODUCER, &p);
 
-	if (nvmsg_send(p, "hello", 5, NVMSG_BLOCK, -1) < 0)  /* durable now */
+	if (nvmsg_send(p, "hello", 5, NVMSG_BLOCK, -1) < 0) /* durable now */
 		fprintf(stderr, "send: %s\n", nvmsg_errmsg());
-	if (nvmsg_view(c, &v, 1000000000) == 0) {         /* read in place */
+	if (nvmsg_view(c, &v, 1000000000) == 0) { /* read in place */
 		printf("%.*s from producer %u seq %llu\n", (int)v.len,
 		       (const char *)v.data, v.producer,
 		       (unsigned long long)v.seq);
-		nvmsg_ack(c);                               /* durable ack */
+		nvmsg_ack(c); /* durable ack */
 	}
 	nvmsg_producer_close(&p);
 	nvmsg_consumer_close(&c);
-	nvmsg_channel_unlink(dir, "demo");                  /* clean up */
+	nvmsg_channel_unlink(dir, "demo"); /* clean up */
 	return 0;
 }

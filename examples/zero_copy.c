@@ -75,9 +75,10 @@ consume(struct nvmsg_consumer *c)
 
 		/* bytes from the channel: check before treating as text */
 		if (v.len == 0 || s[v.len - 1] != '\0') {
-			fprintf(stderr, "zero_copy: message %u/%llu is not "
-				"a string\n", v.producer,
-				(unsigned long long)v.seq);
+			fprintf(stderr,
+				"zero_copy: message %u/%llu is not "
+				"a string\n",
+				v.producer, (unsigned long long)v.seq);
 			return 1;
 		}
 		printf("got \"%s\" (producer %u, seq %llu, %zu bytes)\n", s,

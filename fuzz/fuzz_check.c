@@ -36,8 +36,9 @@ LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
 	int fd0 = fz_lowest_fd();
 	fz_check_run(dir, &r);
 	fz_stat_run(dir);
-	FZ_CHECK(fz_lowest_fd() == fd0, "file descriptor leak: lowest free fd "
-					"%d, was %d",
+	FZ_CHECK(fz_lowest_fd() == fd0,
+		 "file descriptor leak: lowest free fd "
+		 "%d, was %d",
 		 fz_lowest_fd(), fd0);
 	fz_chan_free(&ch);
 	return 0;

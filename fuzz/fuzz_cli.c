@@ -45,7 +45,7 @@ static int home; /* the working directory outside a command */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct rlimit fs = {1u << 20, 1u << 20};
+	struct rlimit fs = { 1u << 20, 1u << 20 };
 	const char *dir = fz_tmpdir();
 	int fd;
 
@@ -111,8 +111,9 @@ LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
 	if (fchdir(home) != 0)
 		abort();
 	FZ_CHECK(rc >= 0 && rc <= 5, "nvmsg exited %d", rc);
-	FZ_CHECK(fz_lowest_fd() == fd0, "file descriptor leak: lowest free fd "
-					"%d, was %d",
+	FZ_CHECK(fz_lowest_fd() == fd0,
+		 "file descriptor leak: lowest free fd "
+		 "%d, was %d",
 		 fz_lowest_fd(), fd0);
 	fz_clear_dir(dir);
 	return 0;

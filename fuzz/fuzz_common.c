@@ -25,7 +25,7 @@
 #include "log/log.h"
 #include "t_util.h"
 
-const char *const fz_cur_names[FZ_NCUR] = {"c", "d"};
+const char *const fz_cur_names[FZ_NCUR] = { "c", "d" };
 
 void
 fz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
@@ -272,9 +272,9 @@ fz_reseal_ring(uint8_t *ring, uint64_t rb)
 		    (type != NV_REC_MSG && type != NV_REC_PAD) ||
 		    len > rb - off - NV_REC_HDR)
 			continue;
-		t_put64(r + 8, nv_checksum(r + 16,
-					 16 + (type == NV_REC_MSG ? len : 0),
-					 pos));
+		t_put64(r + 8,
+			nv_checksum(r + 16, 16 + (type == NV_REC_MSG ? len : 0),
+				    pos));
 	}
 }
 
@@ -292,12 +292,12 @@ fz_chan_fix(struct fz_chan *c)
 				for (unsigned k = 0; k < 2; k++) {
 					uint8_t *d = slot + 64 + 32 * k;
 					t_put64(d + 24,
-					      nv_checksum(d, 24,
-							  2ull * i + k + 1));
+						nv_checksum(d, 24,
+							    2ull * i + k + 1));
 				}
 			if (c->flags & FZ_FIX_RECS)
 				fz_reseal_ring(c->data + g.ring_off +
-						    g.ring_bytes * i,
+						       g.ring_bytes * i,
 					       g.ring_bytes);
 		}
 	}
@@ -307,7 +307,7 @@ fz_chan_fix(struct fz_chan *c)
 		if ((c->flags & FZ_FIX_CUR) && c->has_cur[i] &&
 		    c->cur_len[i] >= 128)
 			t_put64(c->cur[i] + 120,
-			      nv_checksum(c->cur[i], NV_HDR_CHECKED, 0));
+				nv_checksum(c->cur[i], NV_HDR_CHECKED, 0));
 }
 
 void
@@ -351,8 +351,7 @@ fz_check_run(const char *dir, struct nvmsg_check *r)
 	FZ_CHECK(memchr(r->first_error, '\0', sizeof(r->first_error)) != NULL,
 		 "first_error not terminated");
 	FZ_CHECK(!r->errors == !r->first_error[0],
-		 "%u errors but first_error \"%s\"", r->errors,
-		 r->first_error);
+		 "%u errors but first_error \"%s\"", r->errors, r->first_error);
 	if (r->errors)
 		FZ_CHECK(strstr(r->first_error, dir) != NULL,
 			 "first_error names no file in %s: \"%s\"", dir,

@@ -32,14 +32,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* ------------------------------------------------------------- oracles */
 
-void fz_fail(const char *file, int line, const char *cond, const char *fmt,
-	     ...) __attribute__((noreturn, format(printf, 4, 5)));
+void fz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 4, 5)));
 
 /* FZ_CHECK -- an oracle: abort with the condition and a sentence */
-#define FZ_CHECK(cond, ...)                                                 \
-	do {                                                                \
-		if (!(cond))                                                \
-			fz_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);    \
+#define FZ_CHECK(cond, ...)                                                    \
+	do {                                                                   \
+		if (!(cond))                                                   \
+			fz_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);       \
 	} while (0)
 
 /* fz_named -- RC (from call WHAT) is 0 or a code nvmsg_strerror names,
@@ -72,17 +72,17 @@ int fz_write_file(const char *dir, const char *file, const void *p, size_t n);
 
 /* ------------------------------------------------------- channel image */
 
-#define FZ_CHAN "f"     /* channel name inside the scratch dir */
-#define FZ_NCUR 2       /* cursor regions in an image: "c", "d" */
+#define FZ_CHAN "f" /* channel name inside the scratch dir */
+#define FZ_NCUR 2   /* cursor regions in an image: "c", "d" */
 extern const char *const fz_cur_names[FZ_NCUR];
 
-#define FZ_FIX_HDR 0x01    /* recompute the data header checksum */
-#define FZ_FIX_CUR 0x02    /* recompute the cursor header checksums */
+#define FZ_FIX_HDR 0x01	   /* recompute the data header checksum */
+#define FZ_FIX_CUR 0x02	   /* recompute the cursor header checksums */
 #define FZ_FIX_RECS 0x04   /* reseal every record that looks placed */
 #define FZ_FIX_DESC 0x08   /* recompute both batch descriptors' checks */
 #define FZ_OWNER_LIVE 0x10 /* claimed slots: owned by this process */
 #define FZ_REGISTER 0x20   /* fuzz_region: also register consumer "e" */
-#define FZ_SEND 0x40       /* fuzz_region: send one message per slot */
+#define FZ_SEND 0x40	   /* fuzz_region: send one message per slot */
 
 struct fz_chan {
 	unsigned flags;

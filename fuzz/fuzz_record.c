@@ -82,7 +82,8 @@ one_record(const uint8_t *ring, uint64_t rb, uint64_t pos, int level)
 	if (ri.type == NV_REC_PAD)
 		FZ_CHECK(off + ri.size == rb, "pad does not end the ring");
 	else
-		FZ_CHECK(ri.type == NV_REC_MSG && ri.size == nv_rec_size(ri.len),
+		FZ_CHECK(ri.type == NV_REC_MSG &&
+				 ri.size == nv_rec_size(ri.len),
 			 "message type %u size %llu", ri.type,
 			 (unsigned long long)ri.size);
 }
@@ -105,8 +106,8 @@ scan(const uint8_t *ring, uint64_t rb, unsigned producer, uint64_t start)
 	/* walk again: every counted record verifies, in order */
 	uint64_t pos = start, seq = 0, msgs = 0, pads = 0;
 	while (pos < s.end) {
-		FZ_CHECK(nv_rec_read(ring, rb, pos, NV_REC_SEALED, &ri,
-				     &why) == 0,
+		FZ_CHECK(nv_rec_read(ring, rb, pos, NV_REC_SEALED, &ri, &why) ==
+				 0,
 			 "scanned record at %llu does not read again: %s",
 			 (unsigned long long)pos, why);
 		FZ_CHECK(ri.producer == producer, "scanned foreign record");
@@ -143,8 +144,9 @@ records(const uint8_t *in, size_t n, unsigned k)
 
 	if (flags & 1)
 		fz_reseal_ring(ring, rb);
-	int level = flags & 4 ? NV_REC_SEALED
-		    : flags & 2 ? NV_REC_VERIFY : NV_REC_BOUNDS;
+	int level = flags & 4	? NV_REC_SEALED
+		    : flags & 2 ? NV_REC_VERIFY
+				: NV_REC_BOUNDS;
 	one_record(ring, rb, pos, level);
 	one_record(ring, rb, pos & ~(uint64_t)(NV_REC_ALIGN - 1), level);
 	scan(ring, rb, producer, pos);

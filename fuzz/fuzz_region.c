@@ -150,7 +150,7 @@ drain(const char *dir, const char *name, int flags)
 {
 	struct nvmsg_consumer *c = NULL;
 	struct nvmsg_view v, again;
-	struct seen seen = {{0}, 0};
+	struct seen seen = { { 0 }, 0 };
 	char path[512];
 	struct fz_geom g;
 	uint8_t hdr[256];
@@ -275,8 +275,7 @@ LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
 	int rr = nvmsg_channel_repair(dir, FZ_CHAN, &rec);
 	fz_named(rr, "nvmsg_channel_repair", dir);
 	int c2 = fz_check_run(dir, &r2);
-	if (c1 == 0 && r1.errors == 0 && rr == 0 &&
-	    !(ch.flags & FZ_REGISTER)) {
+	if (c1 == 0 && r1.errors == 0 && rr == 0 && !(ch.flags & FZ_REGISTER)) {
 		FZ_CHECK(c2 == 0 && r2.errors == 0,
 			 "repair of a channel check found clean of corruption "
 			 "left corruption: %s",
@@ -291,8 +290,9 @@ LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
 	for (int i = 0; i < FZ_NCUR; i++)
 		drain(dir, fz_cur_names[i], 0);
 
-	FZ_CHECK(fz_lowest_fd() == fd0, "file descriptor leak: lowest free fd "
-					"%d, was %d",
+	FZ_CHECK(fz_lowest_fd() == fd0,
+		 "file descriptor leak: lowest free fd "
+		 "%d, was %d",
 		 fz_lowest_fd(), fd0);
 	fz_chan_free(&ch);
 	return 0;

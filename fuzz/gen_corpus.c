@@ -44,11 +44,11 @@ die(const char *what, int rc)
 	exit(1);
 }
 
-#define OK(e)                                                               \
-	do {                                                                \
-		int _rc = (e);                                              \
-		if (_rc < 0)                                                \
-			die(#e, _rc);                                       \
+#define OK(e)                                                                  \
+	do {                                                                   \
+		int _rc = (e);                                                 \
+		if (_rc < 0)                                                   \
+			die(#e, _rc);                                          \
 	} while (0)
 
 /* struct blob -- a file's bytes */
@@ -61,7 +61,7 @@ static struct blob
 slurp(const char *file)
 {
 	char path[512];
-	struct blob b = {NULL, 0};
+	struct blob b = { NULL, 0 };
 	struct stat st;
 	FILE *f;
 
@@ -132,8 +132,8 @@ chan_seed(const char *name, unsigned flags, const struct image *im)
 		cur[i] = im->cur[i].p;
 		cur_len[i] = im->cur[i].n;
 	}
-	uint8_t *b = fz_chan_encode(flags, im->data.p, im->data.n, cur,
-				    cur_len, &n);
+	uint8_t *b =
+		fz_chan_encode(flags, im->data.p, im->data.n, cur, cur_len, &n);
 	if (!b)
 		exit(1);
 	seed("region", name, b, n);
@@ -143,8 +143,8 @@ chan_seed(const char *name, unsigned flags, const struct image *im)
 
 /* record_seed -- ring I of IM at position POS as a fuzz_record seed */
 static void
-record_seed(const char *name, const struct image *im, unsigned i,
-	    uint64_t pos, unsigned flags)
+record_seed(const char *name, const struct image *im, unsigned i, uint64_t pos,
+	    unsigned flags)
 {
 	struct fz_geom g;
 
@@ -295,9 +295,8 @@ channels(void)
 	nvmsg_consumer_close(&d);
 	take_image(&im, "v");
 	chan_seed("valid-2p", 0, &im);
-	chan_seed("valid-2p-fix-all", FZ_FIX_HDR | FZ_FIX_CUR | FZ_FIX_RECS |
-					      FZ_FIX_DESC,
-		  &im);
+	chan_seed("valid-2p-fix-all",
+		  FZ_FIX_HDR | FZ_FIX_CUR | FZ_FIX_RECS | FZ_FIX_DESC, &im);
 	chan_seed("valid-2p-live-send", FZ_OWNER_LIVE | FZ_SEND | FZ_FIX_HDR,
 		  &im);
 	record_seed("valid-ring0", &im, 0, 0, 2);
@@ -418,7 +417,8 @@ channels(void)
 		memcpy(b, keep, keep_n);
 		memcpy(cb, im.cur[0].p, im.cur[0].n);
 		for (unsigned j = 0; j < 24; j++) {
-			size_t at = ((size_t)j * 2654435761u + k * 977) % keep_n;
+			size_t at =
+				((size_t)j * 2654435761u + k * 977) % keep_n;
 			b[at] ^= (uint8_t)(1u << ((j + k) % 8));
 		}
 		cb[NV_ACK_OFF + k] ^= 0x40;
@@ -513,26 +513,39 @@ static void
 cli(void)
 {
 	/* sizeof counts the literal's final NUL: it ends the last argument */
-#define A(name, lit) {name, lit, sizeof(lit)}
+#define A(name, lit)                                                           \
+	{                                                                      \
+		name, lit, sizeof(lit)                                         \
+	}
 	static const struct {
 		const char *name;
 		const char *args;
 		size_t n;
 	} argvs[] = {
-		A("create", "create\0q\0--tier\0volatile\0--capacity\0" "4K\0"
-			    "--producers\0" "2\0--consumers\0" "2"),
+		A("create", "create\0q\0--tier\0volatile\0--capacity\0"
+			    "4K\0"
+			    "--producers\0"
+			    "2\0--consumers\0"
+			    "2"),
 		A("create-msync", "create\0q\0--tier\0msync\0--capacity\0"
-				  "8k\0--mode\0" "0600"),
+				  "8k\0--mode\0"
+				  "0600"),
 		A("create-pmem", "create\0q\0--tier\0pmem"),
 		A("create-big", "create\0q\0--tier\0emulated\0--capacity\0"
 				"16G"),
 		A("create-dir", "--dir\0.\0create\0q\0--tier\0volatile\0"
-				"--capacity\0" "4096"),
-		A("send", "send\0q\0hello\0world\0--producer\0" "1\0"
-			  "--timeout-ms\0" "0"),
-		A("send-stdin", "send\0q\0--timeout-ms\0" "5"),
-		A("recv", "recv\0q\0--consumer\0c\0--count\0" "3\0"
-			  "--timeout-ms\0" "0\0--json"),
+				"--capacity\0"
+				"4096"),
+		A("send", "send\0q\0hello\0world\0--producer\0"
+			  "1\0"
+			  "--timeout-ms\0"
+			  "0"),
+		A("send-stdin", "send\0q\0--timeout-ms\0"
+				"5"),
+		A("recv", "recv\0q\0--consumer\0c\0--count\0"
+			  "3\0"
+			  "--timeout-ms\0"
+			  "0\0--json"),
 		A("stat", "stat\0q\0--json"),
 		A("check", "check\0q"),
 		A("check-json", "check\0q\0--json\0--dir\0."),

@@ -81,18 +81,18 @@ extern "C" {
 
 /* Library error codes, disjoint from -errno (all below -4095). */
 #define NVMSG_E_BASE (-10000)
-#define NVMSG_E_CORRUPT (-10001)   /* region bytes fail a check */
-#define NVMSG_E_VERSION (-10002)   /* format version not supported */
-#define NVMSG_E_NOT_PMEM (-10003)  /* pmem asked, kernel cannot DAX+MAP_SYNC */
-#define NVMSG_E_TOO_BIG (-10004)   /* message larger than the channel allows */
-#define NVMSG_E_EMPTY_MSG (-10005) /* zero-length message */
+#define NVMSG_E_CORRUPT (-10001)    /* region bytes fail a check */
+#define NVMSG_E_VERSION (-10002)    /* format version not supported */
+#define NVMSG_E_NOT_PMEM (-10003)   /* pmem asked, kernel cannot DAX+MAP_SYNC */
+#define NVMSG_E_TOO_BIG (-10004)    /* message larger than the channel allows */
+#define NVMSG_E_EMPTY_MSG (-10005)  /* zero-length message */
 #define NVMSG_E_WRONG_MODE (-10006) /* handle opened for the other role */
 #define NVMSG_E_NO_CONSUMER (-10007) /* consumer name not registered */
 #define NVMSG_E_FULL_TABLE (-10008)  /* no free producer or consumer slot */
 #define NVMSG_E_BAD_NAME (-10009)    /* channel or consumer name invalid */
 #define NVMSG_E_MISMATCH (-10010)    /* cursor region of another channel */
-#define NVMSG_E_TIER (-10011)        /* tier unknown or unusable */
-#define NVMSG_E_FORKED (-10012)      /* handle inherited through fork() */
+#define NVMSG_E_TIER (-10011)	     /* tier unknown or unusable */
+#define NVMSG_E_FORKED (-10012)	     /* handle inherited through fork() */
 
 /* enum nvmsg_tier -- where a channel lives, asked of the kernel at map time */
 enum nvmsg_tier {
@@ -127,22 +127,22 @@ NVMSG_API const char *nvmsg_errmsg(void);
 NVMSG_API const char *nvmsg_version(void);
 
 /* Limits. */
-#define NVMSG_NAME_MAX 47          /* channel and consumer names, bytes */
-#define NVMSG_MAX_PRODUCERS 64     /* producer slots per channel */
-#define NVMSG_MAX_CONSUMERS 64     /* consumer slots per channel */
-#define NVMSG_MIN_CAPACITY 4096    /* bytes per producer ring */
+#define NVMSG_NAME_MAX 47	/* channel and consumer names, bytes */
+#define NVMSG_MAX_PRODUCERS 64	/* producer slots per channel */
+#define NVMSG_MAX_CONSUMERS 64	/* consumer slots per channel */
+#define NVMSG_MIN_CAPACITY 4096 /* bytes per producer ring */
 #define NVMSG_MAX_CAPACITY (1ull << 34)
 
 /*
  * struct nvmsg_channel_opts -- creation parameters.  Zero means default.
  */
 struct nvmsg_channel_opts {
-	int tier;                /* enum nvmsg_tier; required */
+	int tier;		 /* enum nvmsg_tier; required */
 	uint64_t capacity_bytes; /* per producer ring, power of two;
 				  * default 1 MiB */
-	unsigned max_producers;  /* producer slots; default 8 */
-	unsigned max_consumers;  /* consumer slots; default 16 */
-	mode_t mode;             /* data file mode; default 0644: owner
+	unsigned max_producers;	 /* producer slots; default 8 */
+	unsigned max_consumers;	 /* consumer slots; default 16 */
+	mode_t mode;		 /* data file mode; default 0644: owner
 				  * produces, others may consume */
 };
 
@@ -170,20 +170,20 @@ NVMSG_API int nvmsg_channel_unlink(const char *dir, const char *name);
 /* struct nvmsg_consumer_stat -- one consumer's view, in struct nvmsg_stat */
 struct nvmsg_consumer_stat {
 	char name[NVMSG_NAME_MAX + 1];
-	uint64_t lag_bytes;     /* published but not acked, all rings */
-	uint64_t lag_messages;  /* same, in records (counted by walking) */
-	int waiting;            /* consumer sleeps on the doorbell */
+	uint64_t lag_bytes;    /* published but not acked, all rings */
+	uint64_t lag_messages; /* same, in records (counted by walking) */
+	int waiting;	       /* consumer sleeps on the doorbell */
 };
 
 /* struct nvmsg_producer_stat -- one claimed producer slot */
 struct nvmsg_producer_stat {
 	unsigned id;
-	pid_t pid;              /* owner, 0 when released */
-	int alive;              /* owner process still runs */
-	uint64_t tail;          /* position readers read up to, never wraps:
+	pid_t pid;	   /* owner, 0 when released */
+	int alive;	   /* owner process still runs */
+	uint64_t tail;	   /* position readers read up to, never wraps:
 				 * pub_tail, or for a slot without a live
 				 * owner the end of its whole records */
-	uint64_t next_seq;      /* sequence number of its next message */
+	uint64_t next_seq; /* sequence number of its next message */
 };
 
 /*
@@ -199,26 +199,26 @@ struct nvmsg_producer_stat {
  * struct nvmsg_stat -- what nvmsg_channel_stat() reports.  Plain value.
  */
 struct nvmsg_stat {
-	uint32_t version;               /* NVMSG_REPORT_VERSION (library) */
-	int tier;                       /* enum nvmsg_tier */
-	char backing[96];               /* e.g. "DAX+MAP_SYNC (libpmem2)",
+	uint32_t version;	     /* NVMSG_REPORT_VERSION (library) */
+	int tier;		     /* enum nvmsg_tier */
+	char backing[96];	     /* e.g. "DAX+MAP_SYNC (libpmem2)",
 					 * "emulated (DRAM, clwb+sfence, NOT
 					 * durable)", "volatile (tmpfs)" */
-	char persistence_domain[48];    /* "memory_controller", "cpu_cache",
+	char persistence_domain[48]; /* "memory_controller", "cpu_cache",
 					 * "none (volatile)", "page cache +
 					 * msync", "unknown" */
-	char store_granularity[32];     /* "cache line", "byte", "page" */
+	char store_granularity[32];  /* "cache line", "byte", "page" */
 	uint64_t file_bytes;
-	uint64_t capacity_bytes;        /* per producer ring */
+	uint64_t capacity_bytes; /* per producer ring */
 	unsigned max_producers;
 	unsigned max_consumers;
 	uint32_t format_version;
-	uint64_t depth_bytes;           /* max lag over consumers */
-	unsigned nproducers;            /* claimed slots (alive or not) */
+	uint64_t depth_bytes; /* max lag over consumers */
+	unsigned nproducers;  /* claimed slots (alive or not) */
 	unsigned nconsumers;
-	uint64_t group_commits;         /* msync tier: commits that asked for
+	uint64_t group_commits; /* msync tier: commits that asked for
 					 * a group msync so far */
-	uint64_t group_syncs;           /* msync tier: msyncs that served
+	uint64_t group_syncs;	/* msync tier: msyncs that served
 					 * them (group commit across
 					 * producers: fewer than commits) */
 	struct nvmsg_producer_stat producers[NVMSG_MAX_PRODUCERS];
@@ -237,19 +237,19 @@ NVMSG_API int nvmsg_channel_stat(const char *dir, const char *name,
  * struct nvmsg_check -- what nvmsg_channel_check() found.  Plain value.
  */
 struct nvmsg_check {
-	uint32_t version;            /* NVMSG_REPORT_VERSION (library) */
-	unsigned producers;          /* slots ever used */
-	unsigned producers_dead;     /* owned by a process that is gone */
+	uint32_t version;	 /* NVMSG_REPORT_VERSION (library) */
+	unsigned producers;	 /* slots ever used */
+	unsigned producers_dead; /* owned by a process that is gone */
 	unsigned consumers;
-	uint64_t records_scanned;    /* whole records verified */
+	uint64_t records_scanned; /* whole records verified */
 	uint64_t bytes_scanned;
 	uint64_t records_unpublished; /* whole records past pub_tail of a
 				       * dead slot: repair publishes them */
-	unsigned torn_tails;         /* dead slots with a torn record at the
+	unsigned torn_tails;	      /* dead slots with a torn record at the
 				      * tail: repair cuts it */
-	unsigned repairs_needed;     /* dead slots repair would take over */
-	unsigned errors;             /* corruption repair cannot undo */
-	char first_error[512];       /* the first error, naming the file */
+	unsigned repairs_needed;      /* dead slots repair would take over */
+	unsigned errors;	      /* corruption repair cannot undo */
+	char first_error[512];	      /* the first error, naming the file */
 	uint64_t elapsed_ns;
 };
 
@@ -347,13 +347,13 @@ NVMSG_API uint64_t nvmsg_producer_committed(const struct nvmsg_producer *p);
 
 /* struct nvmsg_recovery -- what recovery found and did */
 struct nvmsg_recovery {
-	uint32_t version;           /* NVMSG_REPORT_VERSION (library) */
+	uint32_t version;	    /* NVMSG_REPORT_VERSION (library) */
 	unsigned slots_recovered;   /* producer slots scanned and resealed */
 	uint64_t records_scanned;   /* whole records verified */
 	uint64_t records_published; /* whole records found past pub_tail and
 				     * published by recovery */
 	uint64_t bytes_scanned;
-	uint64_t bytes_cut;         /* non-zero bytes cleared after the tail:
+	uint64_t bytes_cut; /* non-zero bytes cleared after the tail:
 				     * a torn or abandoned record, and stale
 				     * bytes of earlier laps */
 	uint64_t elapsed_ns;
@@ -367,7 +367,8 @@ NVMSG_API int nvmsg_producer_recovery(const struct nvmsg_producer *p,
 
 /* Flags for send, reserve and commit. */
 #define NVMSG_BLOCK 0x1 /* wait for space (up to timeout) instead of -EAGAIN */
-#define NVMSG_MORE 0x2  /* batch: do not persist or publish yet; a later
+#define NVMSG_MORE                                                             \
+	0x2 /* batch: do not persist or publish yet; a later
 			 * call without NVMSG_MORE, or nvmsg_producer_flush(),
 			 * persists the whole batch with one barrier */
 
@@ -385,18 +386,18 @@ NVMSG_API int nvmsg_producer_recovery(const struct nvmsg_producer *p,
  * errors from msync (-EIO): after one, the producer is stopped (see
  * nvmsg_producer_error) and the failed message may or may not survive.
  */
-NVMSG_API int nvmsg_send(struct nvmsg_producer *p, const void *buf,
-			 size_t len, int flags, int64_t timeout_ns);
+NVMSG_API int nvmsg_send(struct nvmsg_producer *p, const void *buf, size_t len,
+			 int flags, int64_t timeout_ns);
 
 /*
  * struct nvmsg_claim -- a reservation for writing in place.  DATA points
  * into the producer's mapping and is valid until commit or abort.
  */
 struct nvmsg_claim {
-	void *data;      /* write the payload here */
-	size_t len;      /* bytes reserved */
-	uint64_t seq;    /* sequence number the message will carry */
-	uint64_t _pos;   /* private */
+	void *data;    /* write the payload here */
+	size_t len;    /* bytes reserved */
+	uint64_t seq;  /* sequence number the message will carry */
+	uint64_t _pos; /* private */
 };
 
 /*
@@ -409,8 +410,8 @@ NVMSG_API int nvmsg_reserve(struct nvmsg_producer *p, size_t len,
 /* nvmsg_commit -- seal the claim; durable and visible on return unless
  * FLAGS has NVMSG_MORE.  Errors: -EINVAL (no open claim); as
  * nvmsg_producer_flush when the barrier runs (-EIO). */
-NVMSG_API int nvmsg_commit(struct nvmsg_producer *p,
-			   struct nvmsg_claim *claim, int flags);
+NVMSG_API int nvmsg_commit(struct nvmsg_producer *p, struct nvmsg_claim *claim,
+			   int flags);
 /* nvmsg_abort -- drop the claim; nothing is sent and its sequence number
  * is handed to the next message.  Errors: -EINVAL (no such open claim),
  * NVMSG_E_WRONG_MODE, NVMSG_E_FORKED. */
@@ -425,7 +426,8 @@ NVMSG_API int nvmsg_producer_flush(struct nvmsg_producer *p);
 
 struct nvmsg_consumer;
 
-#define NVMSG_CONSUMER_CREATE 0x1 /* register NAME if not yet registered
+#define NVMSG_CONSUMER_CREATE                                                  \
+	0x1			  /* register NAME if not yet registered
 				   * (needs write permission on the data
 				   * file); it starts at the current tail */
 #define NVMSG_CONSUMER_VERIFY 0x2 /* verify each record's checksum */
@@ -462,7 +464,7 @@ struct nvmsg_view {
 	const void *data;
 	size_t len;
 	unsigned producer; /* producer slot id */
-	uint64_t seq;      /* the producer's sequence number, from 1 */
+	uint64_t seq;	   /* the producer's sequence number, from 1 */
 };
 
 /*

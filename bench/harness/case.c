@@ -18,32 +18,35 @@ struct tp_entry {
 };
 
 static const struct tp_entry tps[] = {
-	{"nvmsg", &nvb_tp_nvmsg, NULL},
-	{"ring", &nvb_tp_ring, NULL},
-	{"ring-inline", &nvb_tp_ring_inline, NULL},
-	{"pipe", &nvb_tp_pipe, NULL},
-	{"unix", &nvb_tp_unix, NULL},
-	{"mq", &nvb_tp_mq, NULL},
-	{"fdatasync", &nvb_tp_fdatasync, NULL},
+	{ "nvmsg", &nvb_tp_nvmsg, NULL },
+	{ "ring", &nvb_tp_ring, NULL },
+	{ "ring-inline", &nvb_tp_ring_inline, NULL },
+	{ "pipe", &nvb_tp_pipe, NULL },
+	{ "unix", &nvb_tp_unix, NULL },
+	{ "mq", &nvb_tp_mq, NULL },
+	{ "fdatasync", &nvb_tp_fdatasync, NULL },
 #ifdef NVB_HAVE_ZMQ
-	{"zmq", &nvb_tp_zmq, NULL},
+	{ "zmq", &nvb_tp_zmq, NULL },
 #else
-	{"zmq", NULL, "libzmq was not found by pkg-config when the benchmark "
-		      "was configured (install libzmq3-dev: bench/deps.sh)"},
+	{ "zmq", NULL,
+	  "libzmq was not found by pkg-config when the benchmark "
+	  "was configured (install libzmq3-dev: bench/deps.sh)" },
 #endif
 #ifdef NVB_HAVE_HIREDIS
-	{"redis", &nvb_tp_redis, NULL},
+	{ "redis", &nvb_tp_redis, NULL },
 #else
-	{"redis", NULL, "hiredis was not found by pkg-config when the "
-			"benchmark was configured (install libhiredis-dev: "
-			"bench/deps.sh)"},
+	{ "redis", NULL,
+	  "hiredis was not found by pkg-config when the "
+	  "benchmark was configured (install libhiredis-dev: "
+	  "bench/deps.sh)" },
 #endif
 #ifdef NVB_HAVE_NATS
-	{"nats", &nvb_tp_nats, NULL},
+	{ "nats", &nvb_tp_nats, NULL },
 #else
-	{"nats", NULL, "libnats was not found by pkg-config when the "
-		       "benchmark was configured (install libnats-dev: "
-		       "bench/deps.sh)"},
+	{ "nats", NULL,
+	  "libnats was not found by pkg-config when the "
+	  "benchmark was configured (install libnats-dev: "
+	  "bench/deps.sh)" },
 #endif
 };
 
@@ -71,15 +74,17 @@ nvb_peer_missing(const struct nvb_system *s, char *why, size_t len)
 		return 1;
 	}
 	if (strcmp(s->tp, "redis") == 0 && !nvb_in_path("redis-server")) {
-		snprintf(why, len, "redis: redis-server is not installed "
-				   "(apt-get install redis-server: "
-				   "bench/deps.sh)");
+		snprintf(why, len,
+			 "redis: redis-server is not installed "
+			 "(apt-get install redis-server: "
+			 "bench/deps.sh)");
 		return 1;
 	}
 	if (strcmp(s->tp, "nats") == 0 && !nvb_in_path("nats-server")) {
-		snprintf(why, len, "nats: nats-server is not installed "
-				   "(apt-get install nats-server: "
-				   "bench/deps.sh)");
+		snprintf(why, len,
+			 "nats: nats-server is not installed "
+			 "(apt-get install nats-server: "
+			 "bench/deps.sh)");
 		return 1;
 	}
 	return 0;
@@ -90,7 +95,7 @@ nvb_run_case(const struct nvb_case *c, const struct nvb_opts *o,
 	     const char *dir, struct nvb_result *r)
 {
 	const struct nvb_system *s = c->sys;
-	struct nvb_env e = {0};
+	struct nvb_env e = { 0 };
 	const struct nvb_tp *tp;
 	const char *why;
 	int rc;
@@ -138,8 +143,9 @@ nvb_run_case(const struct nvb_case *c, const struct nvb_opts *o,
 	tp->teardown(&e);
 	r->fsyncs = e.fsyncs;
 	if (rc < 0)
-		snprintf(r->note, sizeof(r->note), "%s: the run failed (see "
-						   "the messages above)",
+		snprintf(r->note, sizeof(r->note),
+			 "%s: the run failed (see "
+			 "the messages above)",
 			 s->name);
 	else if (r->note[0]) { /* the driver's, then the transport's */
 		char tmp[sizeof(r->note)];

@@ -12,7 +12,7 @@
 #include "../worker/bench.h"
 
 enum nvb_measure {
-	NVB_PP,      /* ping-pong latency */
+	NVB_PP,	     /* ping-pong latency */
 	NVB_RATE,    /* fixed-rate latency, coordinated omission corrected */
 	NVB_T11,     /* throughput 1 producer x 1 consumer */
 	NVB_T41,     /* 4 producers x 1 consumer */
@@ -25,16 +25,16 @@ enum nvb_measure {
 /* struct nvb_system -- one row kind: a transport with its settings */
 struct nvb_system {
 	const char *name;     /* in case ids: pp/64/<name> */
-	const char *tp;       /* transport, or "memcpy" / "barrier" */
+	const char *tp;	      /* transport, or "memcpy" / "barrier" */
 	const char *label;    /* table row */
 	const char *consumer; /* "spin", "block (futex)", "block (kernel)" */
 	const char *durable;  /* at the acknowledgement */
-	int tier;             /* nvmsg tier, 0 for peers */
+	int tier;	      /* nvmsg tier, 0 for peers */
 	int spin;
 	int batch;
-	int disk;             /* data on the real disk (/var/tmp) */
-	int peer;             /* a peer column in the ratio table */
-	unsigned measures;    /* 1u << enum nvb_measure */
+	int disk;	   /* data on the real disk (/var/tmp) */
+	int peer;	   /* a peer column in the ratio table */
+	unsigned measures; /* 1u << enum nvb_measure */
 };
 
 extern const struct nvb_system nvb_systems[];
@@ -44,7 +44,7 @@ extern const int nvb_nsystems;
 struct nvb_rep {
 	int ok;
 	double floor_before, floor_after; /* one-way p50 ns of the probes */
-	double foreign;   /* CPU share other processes used during the run */
+	double foreign; /* CPU share other processes used during the run */
 	int tries;
 	struct nvb_result r;
 };
@@ -60,15 +60,15 @@ struct nvb_case {
 	int nreps;
 	struct nvb_rep reps[NVB_MAX_REPS];
 	/* aggregate (report.c) */
-	int have;         /* at least one run produced numbers */
-	int unstable;     /* no run had agreeing probes */
-	double floor;     /* median of the accepted runs' floors */
-	double p50_floor; /* median over accepted runs of p50 / its floor */
+	int have;	   /* at least one run produced numbers */
+	int unstable;	   /* no run had agreeing probes */
+	double floor;	   /* median of the accepted runs' floors */
+	double p50_floor;  /* median over accepted runs of p50 / its floor */
 	double p999_floor; /* same for p99.9 */
-	double p50_over;  /* median over runs of p50 - its floor, ns */
+	double p50_over;   /* median over runs of p50 - its floor, ns */
 	struct nvb_result agg; /* medians over accepted runs; max of max */
-	char error[256];  /* why no numbers */
-	char targets[128]; /* "T1 met, T2 missed" */
+	char error[256];       /* why no numbers */
+	char targets[128];     /* "T1 met, T2 missed" */
 };
 
 /* struct nvb_opts -- the command line */
@@ -78,13 +78,13 @@ struct nvb_opts {
 	int rounds;
 	int tries;
 	int tries_given;
-	double disagree;      /* probes disagree above this fraction */
-	double rate;          /* offered rate, msgs/s */
-	const char *cases;    /* comma-separated patterns, NULL: all */
+	double disagree;   /* probes disagree above this fraction */
+	double rate;	   /* offered rate, msgs/s */
+	const char *cases; /* comma-separated patterns, NULL: all */
 	const char *json;
 	const char *plot;
 	int list;
-	int no_probe;         /* --no-probe: for profiling a case alone */
+	int no_probe; /* --no-probe: for profiling a case alone */
 	uint64_t probe_count;
 	struct nvb_params pp, lat_rate, tput;
 	double probe_seconds; /* barrier, memcpy */
@@ -95,17 +95,17 @@ struct nvb_machine {
 	char host[64];
 	char cpu[128];
 	int ncpus;
-	char flush[32];       /* clwb, clflushopt or clflush */
+	char flush[32]; /* clwb, clflushopt or clflush */
 	char kernel[128];
-	char nvmsg[32];       /* libnvmsg version */
+	char nvmsg[32]; /* libnvmsg version */
 	double load1_start, load1_end;
-	int busy;             /* the run should not be trusted */
+	int busy; /* the run should not be trusted */
 	char busy_why[256];
-	double floor_spread;  /* of the three start probes */
-	double foreign;       /* CPU share other processes used, whole run */
-	char started[32];     /* UTC */
+	double floor_spread; /* of the three start probes */
+	double foreign;	     /* CPU share other processes used, whole run */
+	char started[32];    /* UTC */
 	double elapsed_s;
-	char peers[512];      /* versions of the servers */
+	char peers[512]; /* versions of the servers */
 };
 
 /* plan.c */
@@ -154,8 +154,7 @@ void nvb_signals(void);
 /* report.c */
 void nvb_aggregate(struct nvb_case *cases, int n);
 void nvb_report_md(FILE *f, const struct nvb_opts *o,
-		   const struct nvb_machine *mc, struct nvb_case *cases,
-		   int n);
+		   const struct nvb_machine *mc, struct nvb_case *cases, int n);
 int nvb_report_json(const char *file, const struct nvb_opts *o,
 		    const struct nvb_machine *mc, struct nvb_case *cases,
 		    int n);

@@ -31,7 +31,7 @@ nvb_load1(void)
 void
 nvb_cpu_sample(struct nvb_cpu *s)
 {
-	unsigned long long v[8] = {0};
+	unsigned long long v[8] = { 0 };
 	struct rusage self, kids;
 	double hz = (double)sysconf(_SC_CLK_TCK);
 	FILE *f = fopen("/proc/stat", "r");
@@ -40,8 +40,8 @@ nvb_cpu_sample(struct nvb_cpu *s)
 	s->wall = (double)nvb_now_ns() / 1e9;
 	if (f) {
 		/* cpu user nice system idle iowait irq softirq steal */
-		if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
-			   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+		if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu",
+			   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
 			   &v[7]) == 8)
 			s->busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] +
 					   v[7]) /
@@ -76,8 +76,8 @@ has_flag(const char *flags, const char *flag)
 	size_t n = strlen(flag);
 
 	for (const char *p = flags; (p = strstr(p, flag)); p += n)
-		if ((p == flags || p[-1] == ' ') && (p[n] == ' ' || !p[n] ||
-						      p[n] == '\n'))
+		if ((p == flags || p[-1] == ' ') &&
+		    (p[n] == ' ' || !p[n] || p[n] == '\n'))
 			return 1;
 	return 0;
 }
@@ -118,21 +118,22 @@ nvb_machine_info(struct nvb_machine *mc)
 				continue;
 			char *val = colon + 1 + (colon[1] == ' ');
 			val[strcspn(val, "\n")] = '\0';
-			if (!got_model && strncmp(line, "model name", 10) == 0) {
+			if (!got_model &&
+			    strncmp(line, "model name", 10) == 0) {
 				snprintf(mc->cpu, sizeof(mc->cpu), "%s", val);
 				got_model = 1;
-			} else if (!got_flags && strncmp(line, "flags", 5) == 0) {
-				const char *fl = has_flag(val, "clwb")
-					? "clwb"
-					: has_flag(val, "clflushopt")
-					? "clflushopt"
-					: has_flag(val, "clflush") ? "clflush"
-								   : "none";
+			} else if (!got_flags &&
+				   strncmp(line, "flags", 5) == 0) {
+				const char *fl = has_flag(val, "clwb") ? "clwb"
+						 : has_flag(val, "clflushopt")
+							 ? "clflushopt"
+						 : has_flag(val, "clflush")
+							 ? "clflush"
+							 : "none";
 				snprintf(mc->flush, sizeof(mc->flush), "%s%s",
 					 fl,
-					 has_flag(val, "avx512f")
-						 ? " (AVX-512)"
-						 : "");
+					 has_flag(val, "avx512f") ? " (AVX-512)"
+								  : "");
 				got_flags = 1;
 			}
 		}
@@ -149,12 +150,11 @@ nvb_machine_info(struct nvb_machine *mc)
 	first_line("redis-server --version 2>/dev/null", v, sizeof(v));
 	size_t k = (size_t)snprintf(mc->peers, sizeof(mc->peers), "%s",
 				    v[0] ? v : "redis-server missing");
-	first_line("PATH=$PATH:/usr/sbin nats-server --version 2>/dev/null",
-		   v, sizeof(v));
+	first_line("PATH=$PATH:/usr/sbin nats-server --version 2>/dev/null", v,
+		   sizeof(v));
 	if (k < sizeof(mc->peers))
 		k += (size_t)snprintf(mc->peers + k, sizeof(mc->peers) - k,
-				      "; %s",
-				      v[0] ? v : "nats-server missing");
+				      "; %s", v[0] ? v : "nats-server missing");
 	first_line("dpkg-query -W -f='${Package} ${Version}, ' libzmq5 "
 		   "libhiredis0.14 libnats3.4 2>/dev/null | sed 's/, $//'",
 		   v, sizeof(v));

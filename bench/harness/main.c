@@ -89,8 +89,9 @@ parse_num(const char *opt, const char *s, double lo, double hi, double *v)
 
 	*v = strtod(s, &end);
 	if (!*s || *end || !(*v >= lo && *v <= hi)) {
-		fprintf(stderr, "nvmsg bench: %s: '%s' is not a number from "
-				"%g to %g\n",
+		fprintf(stderr,
+			"nvmsg bench: %s: '%s' is not a number from "
+			"%g to %g\n",
 			opt, s, lo, hi);
 		return -1;
 	}
@@ -102,9 +103,9 @@ set_params(struct nvb_opts *o, int rounds_given)
 {
 	if (o->quick) {
 		o->probe_count = 20000;
-		o->pp = (struct nvb_params){2000, 0.05, 0, 100};
-		o->lat_rate = (struct nvb_params){100, 0, o->rate, 10};
-		o->tput = (struct nvb_params){0, 0.03, 0, 0};
+		o->pp = (struct nvb_params){ 2000, 0.05, 0, 100 };
+		o->lat_rate = (struct nvb_params){ 100, 0, o->rate, 10 };
+		o->tput = (struct nvb_params){ 0, 0.03, 0, 0 };
 		o->probe_seconds = 0.02;
 		if (!rounds_given)
 			o->rounds = 1;
@@ -112,11 +113,11 @@ set_params(struct nvb_opts *o, int rounds_given)
 			o->tries = 1;
 	} else {
 		o->probe_count = 1000000;
-		o->pp = (struct nvb_params){1000000, 1.0, 0, 10000};
-		o->lat_rate = (struct nvb_params){
-			(uint64_t)(o->rate * 2), 0, o->rate,
-			(uint64_t)(o->rate / 10)};
-		o->tput = (struct nvb_params){0, 0.5, 0, 0};
+		o->pp = (struct nvb_params){ 1000000, 1.0, 0, 10000 };
+		o->lat_rate = (struct nvb_params){ (uint64_t)(o->rate * 2), 0,
+						   o->rate,
+						   (uint64_t)(o->rate / 10) };
+		o->tput = (struct nvb_params){ 0, 0.5, 0, 0 };
 		o->probe_seconds = 0.2;
 	}
 }
@@ -143,8 +144,9 @@ quiet_check(const struct nvb_opts *o, struct nvb_machine *mc)
 			hi = f[i];
 	}
 	mc->floor_spread = lo > 0 ? (hi - lo) / lo : INFINITY;
-	fprintf(stderr, "bench: start probes %.0f, %.0f, %.0f ns one-way; "
-			"load average %.2f\n",
+	fprintf(stderr,
+		"bench: start probes %.0f, %.0f, %.0f ns one-way; "
+		"load average %.2f\n",
 		f[0], f[1], f[2], mc->load1_start);
 	if (!(mc->floor_spread <= o->disagree) && k < sizeof(mc->busy_why)) {
 		mc->busy = 1;
@@ -158,21 +160,22 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"quick", no_argument, NULL, 'q'},
-		{"cases", required_argument, NULL, 'c'},
-		{"json", required_argument, NULL, 'j'},
-		{"plot", required_argument, NULL, 'p'},
-		{"rounds", required_argument, NULL, 'r'},
-		{"tries", required_argument, NULL, 't'},
-		{"rate", required_argument, NULL, 'R'},
-		{"force", no_argument, NULL, 'f'},
-		{"list", no_argument, NULL, 'l'},
-		{"no-probe", no_argument, NULL, 'P'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "quick", no_argument, NULL, 'q' },
+		{ "cases", required_argument, NULL, 'c' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "plot", required_argument, NULL, 'p' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "tries", required_argument, NULL, 't' },
+		{ "rate", required_argument, NULL, 'R' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "no-probe", no_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
-	struct nvb_opts o = {.rounds = 3, .tries = 3, .disagree = 0.25,
-			     .rate = 2000};
+	struct nvb_opts o = {
+		.rounds = 3, .tries = 3, .disagree = 0.25, .rate = 2000
+	};
 	struct nvb_machine mc;
 	struct nvb_case *cases;
 	int n, ch, rounds_given = 0;
@@ -238,8 +241,9 @@ main(int argc, char **argv)
 	if (nvb_plan(&o, &cases, &n) < 0)
 		return 1;
 	if (n == 0) {
-		fprintf(stderr, "nvmsg bench: --cases '%s' selects no case "
-				"(see --list)\n",
+		fprintf(stderr,
+			"nvmsg bench: --cases '%s' selects no case "
+			"(see --list)\n",
 			o.cases);
 		free(cases);
 		return 2;
@@ -257,8 +261,8 @@ main(int argc, char **argv)
 		int used = 0;
 		for (int i = 0; i < n; i++)
 			used |= cases[i].sys == &nvb_systems[s];
-		if (used && nvb_peer_missing(&nvb_systems[s], why,
-					     sizeof(why))) {
+		if (used &&
+		    nvb_peer_missing(&nvb_systems[s], why, sizeof(why))) {
 			fprintf(stderr, "nvmsg bench: peer missing: %s\n", why);
 			missing = 1;
 		}
@@ -272,15 +276,15 @@ main(int argc, char **argv)
 	}
 	nvb_machine_info(&mc);
 	if (mc.ncpus < 2)
-		fprintf(stderr, "nvmsg bench: only %d CPU: producer and "
-				"consumer share it, latencies are "
-				"meaningless\n",
+		fprintf(stderr,
+			"nvmsg bench: only %d CPU: producer and "
+			"consumer share it, latencies are "
+			"meaningless\n",
 			mc.ncpus);
 	if (!o.no_probe)
 		quiet_check(&o, &mc);
 	if (mc.busy) {
-		fprintf(stderr, "nvmsg bench: MACHINE BUSY: %s\n",
-			mc.busy_why);
+		fprintf(stderr, "nvmsg bench: MACHINE BUSY: %s\n", mc.busy_why);
 		if (!o.quick && !o.force) {
 			fprintf(stderr, "nvmsg bench: not measuring on a busy "
 					"machine; wait for it to be quiet, or "
@@ -308,8 +312,9 @@ main(int argc, char **argv)
 		rc = 1;
 	for (int i = 0; i < n; i++)
 		if (!cases[i].have) {
-			fprintf(stderr, "nvmsg bench: %s produced no numbers: "
-					"%s\n",
+			fprintf(stderr,
+				"nvmsg bench: %s produced no numbers: "
+				"%s\n",
 				cases[i].id,
 				cases[i].error[0] ? cases[i].error : "not run");
 			rc = 1;

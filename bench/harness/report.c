@@ -65,11 +65,11 @@ nvb_aggregate(struct nvb_case *cases, int n)
 			continue;
 		struct nvb_result *a = &c->agg;
 		memset(a, 0, sizeof(*a));
-#define MED(field)                                                       \
-	do {                                                             \
-		for (int j = 0; j < k; j++)                              \
-			v[j] = use[j]->r.field;                          \
-		a->field = median(v, k);                                 \
+#define MED(field)                                                             \
+	do {                                                                   \
+		for (int j = 0; j < k; j++)                                    \
+			v[j] = use[j]->r.field;                                \
+		a->field = median(v, k);                                       \
 	} while (0)
 		MED(p50);
 		MED(p99);
@@ -134,7 +134,7 @@ struct target {
 	const char *id;
 	const char *text;
 	const char *case_id; /* row it is shown on */
-	int state;           /* -1 not measured, 0 missed, 1 met */
+	int state;	     /* -1 not measured, 0 missed, 1 met */
 	char measured[200];
 };
 
@@ -142,9 +142,9 @@ struct target {
 static struct target targets[NTARGETS];
 static int ntargets;
 
-static void
-add(const char *id, const char *text, const char *case_id, int state,
-    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void add(const char *id, const char *text, const char *case_id,
+		int state, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
 #include <stdarg.h>
 static void
@@ -173,17 +173,16 @@ evaluate(struct nvb_case *cs, int n)
 	struct nvb_case *te = find(cs, n, NVB_T11, 64, "nvmsg-emulated-b64");
 	struct nvb_case *tv = find(cs, n, NVB_T11, 64, "nvmsg-volatile-b64");
 	struct nvb_case *tr = find(cs, n, NVB_T11, 64, "ring");
-	struct nvb_case *tv4 = find(cs, n, NVB_T11, 4096,
-				    "nvmsg-volatile-b64");
+	struct nvb_case *tv4 = find(cs, n, NVB_T11, 4096, "nvmsg-volatile-b64");
 	struct nvb_case *mc4 = find(cs, n, NVB_T11, 4096, "memcpy");
 	struct nvb_case *fd = find(cs, n, NVB_PP, 64, "fdatasync");
 	struct nvb_case *tfd = find(cs, n, NVB_T11, 64, "fdatasync");
 	struct nvb_case *tms = find(cs, n, NVB_T41, 64, "nvmsg-msync-b1");
-	static const char *const fast[4] = {"pipe", "unix", "mq", "zmq"};
-	static const char *const fast_id[4] = {"T8-pipe", "T8-unix", "T8-mq",
-					       "T8-zmq"};
-	static const char *const slow[2] = {"redis", "fdatasync"};
-	static const char *const slow_id[2] = {"T9-redis", "T9-fdatasync"};
+	static const char *const fast[4] = { "pipe", "unix", "mq", "zmq" };
+	static const char *const fast_id[4] = { "T8-pipe", "T8-unix", "T8-mq",
+						"T8-zmq" };
+	static const char *const slow[2] = { "redis", "fdatasync" };
+	static const char *const slow_id[2] = { "T9-redis", "T9-fdatasync" };
 	static const char *const none = "not measured in this run";
 
 	ntargets = 0;
@@ -200,8 +199,8 @@ evaluate(struct nvb_case *cs, int n)
 		    "%.2f x (median over runs; %.0f ns, floor %.0f ns)", r,
 		    v->agg.p999, v->floor);
 	} else {
-		add("T1", "volatile p50 at 64 B <= 1.2 x the raw floor",
-		    "", -1, "%s", none);
+		add("T1", "volatile p50 at 64 B <= 1.2 x the raw floor", "", -1,
+		    "%s", none);
 		add("T2", "volatile p99.9 at 64 B <= 3 x the raw floor (p50)",
 		    "", -1, "%s", none);
 	}
@@ -252,8 +251,8 @@ evaluate(struct nvb_case *cs, int n)
 			    "volatile (spinning) p50 at 64 B >= 50 x lower "
 			    "than the peer",
 			    v->id, p->agg.p50 >= 50 * v->agg.p50,
-			    "%s %.0f ns / %.0f ns = %.0f x", fast[i], p->agg.p50,
-			    v->agg.p50, p->agg.p50 / v->agg.p50);
+			    "%s %.0f ns / %.0f ns = %.0f x", fast[i],
+			    p->agg.p50, v->agg.p50, p->agg.p50 / v->agg.p50);
 		else
 			add(fast_id[i],
 			    "volatile (spinning) p50 at 64 B >= 50 x lower "
@@ -277,8 +276,8 @@ evaluate(struct nvb_case *cs, int n)
 	}
 	if (ms && fd)
 		add("T10", "msync p50 at 64 B no slower than write+fdatasync",
-		    ms->id, ms->agg.p50 <= fd->agg.p50,
-		    "%.1f us vs %.1f us", ms->agg.p50 / 1e3, fd->agg.p50 / 1e3);
+		    ms->id, ms->agg.p50 <= fd->agg.p50, "%.1f us vs %.1f us",
+		    ms->agg.p50 / 1e3, fd->agg.p50 / 1e3);
 	else
 		add("T10", "msync p50 at 64 B no slower than write+fdatasync",
 		    "", -1, "%s", none);
@@ -311,9 +310,9 @@ evaluate(struct nvb_case *cs, int n)
 
 /* ----------------------------------------------------------- markdown */
 
-static const char *const peer_names[] = {"ring",  "ring-inline", "pipe",
-					 "unix",  "mq",          "zmq",
-					 "redis", "nats",        "fdatasync"};
+static const char *const peer_names[] = { "ring",  "ring-inline", "pipe",
+					  "unix",  "mq",	  "zmq",
+					  "redis", "nats",	  "fdatasync" };
 #define NPEERS ((int)(sizeof(peer_names) / sizeof(peer_names[0])))
 
 static void
@@ -392,8 +391,7 @@ floor_cell(const struct nvb_case *c, char *buf, size_t len)
 	}
 	double busy = 0;
 	for (int j = 0; j < c->nreps; j++)
-		if ((c->reps[j].ok || c->unstable) &&
-		    c->reps[j].foreign > busy)
+		if ((c->reps[j].ok || c->unstable) && c->reps[j].foreign > busy)
 			busy = c->reps[j].foreign;
 	char b[40] = "";
 	if (busy > NVB_FOREIGN_MAX)
@@ -403,8 +401,7 @@ floor_cell(const struct nvb_case *c, char *buf, size_t len)
 }
 
 static void
-lat_table(FILE *f, struct nvb_case *cs, int n, enum nvb_measure m,
-	  size_t size)
+lat_table(FILE *f, struct nvb_case *cs, int n, enum nvb_measure m, size_t size)
 {
 	char a[32], b[32], d[32], e[32], fl[64], du[96];
 
@@ -424,14 +421,16 @@ lat_table(FILE *f, struct nvb_case *cs, int n, enum nvb_measure m,
 		fmt_ns(fl_r.p99, b, sizeof(b));
 		fmt_ns(fl_r.p999, d, sizeof(d));
 		fmt_ns(fl_r.max, e, sizeof(e));
-		fprintf(f, "| raw cache line (the floor; all %d probes of the "
-			   "run) | spin | no | %s | %s | %s | %s | %.0f | 1.00x |",
+		fprintf(f,
+			"| raw cache line (the floor; all %d probes of the "
+			"run) | spin | no | %s | %s | %s | %s | %.0f | 1.00x |",
 			np, a, b, d, e, fl_r.p50);
 		for (int p = 0; p < NPEERS; p++) {
-			struct nvb_case *pc = find(cs, n, m, size,
-						   peer_names[p]);
+			struct nvb_case *pc =
+				find(cs, n, m, size, peer_names[p]);
 			char r[32];
-			fmt_ratio(pc ? pc->agg.p50 / fl_r.p50 : 0, r, sizeof(r));
+			fmt_ratio(pc ? pc->agg.p50 / fl_r.p50 : 0, r,
+				  sizeof(r));
 			fprintf(f, " %s |", r);
 		}
 		fprintf(f, " |\n");
@@ -470,8 +469,8 @@ lat_table(FILE *f, struct nvb_case *cs, int n, enum nvb_measure m,
 		fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |",
 			c->sys->label, co, du, a, b, d, e, fl, r);
 		for (int p = 0; p < NPEERS; p++) {
-			struct nvb_case *pc = find(cs, n, m, size,
-						   peer_names[p]);
+			struct nvb_case *pc =
+				find(cs, n, m, size, peer_names[p]);
 			if (!pc || pc == c) {
 				fprintf(f, " - |");
 				continue;
@@ -498,16 +497,16 @@ lat_table(FILE *f, struct nvb_case *cs, int n, enum nvb_measure m,
 }
 
 static void
-tput_table(FILE *f, struct nvb_case *cs, int n, enum nvb_measure m,
-	   size_t size)
+tput_table(FILE *f, struct nvb_case *cs, int n, enum nvb_measure m, size_t size)
 {
 	char a[32], fl[64], du[96], r[32];
 	struct nvb_case *ring = find(cs, n, m, size, "ring");
 	struct nvb_case *mc = find(cs, n, NVB_T11, size, "memcpy");
 
 	fprintf(f, "\n### %s, %zu B\n\n", nvb_measure_title(m), size);
-	fprintf(f, "| system | consumer | durable at ack | msgs/s | MB/s | "
-		   "floor ns (probes) | / ring (limit) |%s",
+	fprintf(f,
+		"| system | consumer | durable at ack | msgs/s | MB/s | "
+		"floor ns (probes) | / ring (limit) |%s",
 		m == NVB_T11 ? " / memcpy MB/s |" : "");
 	for (int p = 1; p < NPEERS; p++)
 		fprintf(f, " x %s |", peer_names[p]);
@@ -538,15 +537,15 @@ tput_table(FILE *f, struct nvb_case *cs, int n, enum nvb_measure m,
 			  r, sizeof(r));
 		fprintf(f, " %s |", r);
 		if (m == NVB_T11) {
-			fmt_ratio(mc && mc != c ? c->agg.mb_per_s /
-							  mc->agg.mb_per_s
-						: 0,
+			fmt_ratio(mc && mc != c
+					  ? c->agg.mb_per_s / mc->agg.mb_per_s
+					  : 0,
 				  r, sizeof(r));
 			fprintf(f, " %s |", r);
 		}
 		for (int p = 1; p < NPEERS; p++) {
-			struct nvb_case *pc = find(cs, n, m, size,
-						   peer_names[p]);
+			struct nvb_case *pc =
+				find(cs, n, m, size, peer_names[p]);
 			if (!pc || pc == c || pc->agg.msgs_per_s <= 0) {
 				fprintf(f, " - |");
 				continue;
@@ -558,9 +557,10 @@ tput_table(FILE *f, struct nvb_case *cs, int n, enum nvb_measure m,
 		fprintf(f, " %s |\n", c->targets[0] ? c->targets : "");
 	}
 	if (m == NVB_T11) {
-		fprintf(f, "| Aeron C 1.53-SNAPSHOT aeron:ipc (QUOTED from "
-			   "BENCHMARKING.md, not measured) | spin | no | %s | "
-			   "%s | near | - | - |",
+		fprintf(f,
+			"| Aeron C 1.53-SNAPSHOT aeron:ipc (QUOTED from "
+			"BENCHMARKING.md, not measured) | spin | no | %s | "
+			"%s | near | - | - |",
 			size == 64 ? "40-73 M" : "2-3.8 M",
 			size == 64 ? "up to ~4600" : "up to ~15000");
 		for (int p = 1; p < NPEERS; p++)
@@ -570,33 +570,37 @@ tput_table(FILE *f, struct nvb_case *cs, int n, enum nvb_measure m,
 }
 
 void
-nvb_report_md(FILE *f, const struct nvb_opts *o,
-	      const struct nvb_machine *mc, struct nvb_case *cs, int n)
+nvb_report_md(FILE *f, const struct nvb_opts *o, const struct nvb_machine *mc,
+	      struct nvb_case *cs, int n)
 {
 	evaluate(cs, n);
 	fprintf(f, "## nvmsg bench: %s\n\n", mc->started);
 	if (mc->busy)
-		fprintf(f, "**MACHINE BUSY: %s. These figures are distorted; "
-			   "run again on a quiet machine.**\n\n",
+		fprintf(f,
+			"**MACHINE BUSY: %s. These figures are distorted; "
+			"run again on a quiet machine.**\n\n",
 			mc->busy_why);
 	fprintf(f, "- machine: %s, %d CPUs, flush: %s, %s\n", mc->cpu,
 		mc->ncpus, mc->flush, mc->kernel);
 	fprintf(f, "- libnvmsg %s; peers: %s\n", mc->nvmsg, mc->peers);
-	fprintf(f, "- mode: %s, %d round(s), cases interleaved; floor probe "
-		   "%llu round trips before and after each case, a case "
-		   "rerun (up to %d tries) when its probes disagree by more "
-		   "than %.0f%%\n",
+	fprintf(f,
+		"- mode: %s, %d round(s), cases interleaved; floor probe "
+		"%llu round trips before and after each case, a case "
+		"rerun (up to %d tries) when its probes disagree by more "
+		"than %.0f%%\n",
 		o->quick ? "QUICK (smoke counts: not for conclusions)" : "full",
 		o->rounds, (unsigned long long)o->probe_count, o->tries,
 		o->disagree * 100);
-	fprintf(f, "- load average (1 min): %.2f at start, %.2f at end; "
-		   "start probes spread %.0f%%; other processes used %.0f%% "
-		   "of the CPUs during the run; run took %.0f s\n",
+	fprintf(f,
+		"- load average (1 min): %.2f at start, %.2f at end; "
+		"start probes spread %.0f%%; other processes used %.0f%% "
+		"of the CPUs during the run; run took %.0f s\n",
 		mc->load1_start, mc->load1_end, mc->floor_spread * 100,
 		mc->foreign * 100, mc->elapsed_s);
-	fprintf(f, "- producers pinned to CPU 0, consumers to CPU 1; servers "
-		   "float; offered rate %.0f msgs/s; ratios use the floor "
-		   "probed around the same case\n",
+	fprintf(f,
+		"- producers pinned to CPU 0, consumers to CPU 1; servers "
+		"float; offered rate %.0f msgs/s; ratios use the floor "
+		"probed around the same case\n",
 		o->rate);
 	for (int m = 0; m < NVB_NMEASURE; m++) {
 		if (m == NVB_BARRIER)
@@ -617,8 +621,9 @@ nvb_report_md(FILE *f, const struct nvb_opts *o,
 	}
 	struct nvb_case *bar = find(cs, n, NVB_BARRIER, 64, "barrier");
 	if (bar)
-		fprintf(f, "\nOne persist barrier (store, clwb, sfence on a "
-			   "DRAM file): p50 %.0f ns, p99 %.0f ns.\n",
+		fprintf(f,
+			"\nOne persist barrier (store, clwb, sfence on a "
+			"DRAM file): p50 %.0f ns, p99 %.0f ns.\n",
 			bar->agg.p50, bar->agg.p99);
 	fprintf(f, "\n### Targets (issue 6; reported, never asserted)\n\n"
 		   "| target | requirement | measured | verdict |\n"
@@ -626,9 +631,9 @@ nvb_report_md(FILE *f, const struct nvb_opts *o,
 	for (int t = 0; t < ntargets; t++)
 		fprintf(f, "| %s | %s | %s | %s |\n", targets[t].id,
 			targets[t].text, targets[t].measured,
-			targets[t].state < 0  ? "not measured"
-			: targets[t].state    ? "met"
-					      : "**missed**");
+			targets[t].state < 0 ? "not measured"
+			: targets[t].state   ? "met"
+					     : "**missed**");
 	fprintf(f, "\nLatency ratio columns \"x peer\": the peer's p50 over "
 		   "this row's (> 1: this row is faster).  Throughput \"x "
 		   "peer\": this row's msgs/s over the peer's.  \"floor ns "
@@ -729,16 +734,17 @@ nvb_report_json(const char *file, const struct nvb_opts *o,
 	jstr(f, mc->peers);
 	fputs("},\n  \"run\": {\"started\": ", f);
 	jstr(f, mc->started);
-	fprintf(f, ", \"quick\": %s, \"rounds\": %d, \"tries\": %d, "
-		   "\"probe_round_trips\": %llu, \"disagree\": %.3g, "
-		   "\"rate_msgs_per_s\": %.0f, \"elapsed_s\": %.1f, "
-		   "\"load1_start\": %.2f, \"load1_end\": %.2f, "
-		   "\"start_floor_spread\": %.3f, \"foreign_cpu\": %.3f, "
-		   "\"busy\": %s, \"busy_why\": ",
+	fprintf(f,
+		", \"quick\": %s, \"rounds\": %d, \"tries\": %d, "
+		"\"probe_round_trips\": %llu, \"disagree\": %.3g, "
+		"\"rate_msgs_per_s\": %.0f, \"elapsed_s\": %.1f, "
+		"\"load1_start\": %.2f, \"load1_end\": %.2f, "
+		"\"start_floor_spread\": %.3f, \"foreign_cpu\": %.3f, "
+		"\"busy\": %s, \"busy_why\": ",
 		o->quick ? "true" : "false", o->rounds, o->tries,
 		(unsigned long long)o->probe_count, o->disagree, o->rate,
-		mc->elapsed_s, mc->load1_start, mc->load1_end,
-		mc->floor_spread, mc->foreign, mc->busy ? "true" : "false");
+		mc->elapsed_s, mc->load1_start, mc->load1_end, mc->floor_spread,
+		mc->foreign, mc->busy ? "true" : "false");
 	jstr(f, mc->busy_why);
 	fputs("},\n  \"floor\": ", f);
 	struct nvb_result fr;
@@ -756,8 +762,9 @@ nvb_report_json(const char *file, const struct nvb_opts *o,
 		int lat = NVB_IS_LAT(c->m) || c->m == NVB_BARRIER;
 		fputs("    {\"id\": ", f);
 		jstr(f, c->id);
-		fprintf(f, ", \"measure\": \"%s\", \"size\": %zu, "
-			   "\"system\": ",
+		fprintf(f,
+			", \"measure\": \"%s\", \"size\": %zu, "
+			"\"system\": ",
 			nvb_measure_name(c->m), c->size);
 		jstr(f, c->sys->name);
 		fputs(", \"label\": ", f);
@@ -789,8 +796,9 @@ nvb_report_json(const char *file, const struct nvb_opts *o,
 		fputs(", \"runs\": [", f);
 		for (int j = 0; j < c->nreps; j++) {
 			const struct nvb_rep *r = &c->reps[j];
-			fprintf(f, "%s{\"accepted\": %s, \"tries\": %d, "
-				   "\"foreign_cpu\": %.3f, \"floor_before_ns\": ",
+			fprintf(f,
+				"%s{\"accepted\": %s, \"tries\": %d, "
+				"\"foreign_cpu\": %.3f, \"floor_before_ns\": ",
 				j ? ", " : "", r->ok ? "true" : "false",
 				r->tries, r->foreign);
 			jnum(f, r->floor_before);
@@ -838,8 +846,8 @@ int
 nvb_report_plot(const char *file, struct nvb_case *cs, int n)
 {
 	char script[] = "/tmp/nvmsg-bench-plot.XXXXXX";
-	static const enum nvb_measure ms[2] = {NVB_PP, NVB_RATE};
-	static const size_t sizes[2] = {64, 4096};
+	static const enum nvb_measure ms[2] = { NVB_PP, NVB_RATE };
+	static const size_t sizes[2] = { 64, 4096 };
 	int fd = mkstemp(script);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 
@@ -848,17 +856,18 @@ nvb_report_plot(const char *file, struct nvb_case *cs, int n)
 		return -1;
 	}
 	/* x: 1 / (1 - q), so 50% 90% 99% 99.9% are evenly spaced */
-	fprintf(f, "set terminal pngcairo size 1600,1200 font ',9'\n"
-		   "set output '%s'\nset logscale xy\nset grid\n"
-		   "set key top left font ',8' opaque box\n"
-		   "set xlabel 'percentile'\nset ylabel 'one-way latency "
-		   "(ns)'\n"
-		   /* tic labels are formats to gnuplot: %% for a % */
-		   "set xtics ('0%%%%' 1, '50%%%%' 2, '90%%%%' 10, "
-		   "'99%%%%' 100, '99.9%%%%' 1000, '99.99%%%%' 10000, "
-		   "'99.999%%%%' 100000, '99.9999%%%%' 1000000)\n"
-		   "set multiplot layout 2,2\n",
-		   file);
+	fprintf(f,
+		"set terminal pngcairo size 1600,1200 font ',9'\n"
+		"set output '%s'\nset logscale xy\nset grid\n"
+		"set key top left font ',8' opaque box\n"
+		"set xlabel 'percentile'\nset ylabel 'one-way latency "
+		"(ns)'\n"
+		/* tic labels are formats to gnuplot: %% for a % */
+		"set xtics ('0%%%%' 1, '50%%%%' 2, '90%%%%' 10, "
+		"'99%%%%' 100, '99.9%%%%' 1000, '99.99%%%%' 10000, "
+		"'99.999%%%%' 100000, '99.9999%%%%' 1000000)\n"
+		"set multiplot layout 2,2\n",
+		file);
 	for (int a = 0; a < 2; a++)
 		for (int z = 0; z < 2; z++) {
 			int k = 0;
@@ -873,7 +882,8 @@ nvb_report_plot(const char *file, struct nvb_case *cs, int n)
 					if (q > 2 && x > (double)fr.n)
 						break;
 					if (fr.q[q] > 0)
-						fprintf(f, "%g %g\n", x, fr.q[q]);
+						fprintf(f, "%g %g\n", x,
+							fr.q[q]);
 				}
 				fprintf(f, "EOD\n");
 				used += (size_t)snprintf(
@@ -931,8 +941,9 @@ nvb_report_plot(const char *file, struct nvb_case *cs, int n)
 	int rc = system(cmd);
 	unlink(script);
 	if (rc != 0) {
-		fprintf(stderr, "bench: gnuplot failed (%d); is gnuplot-nox "
-				"installed? (bench/deps.sh)\n",
+		fprintf(stderr,
+			"bench: gnuplot failed (%d); is gnuplot-nox "
+			"installed? (bench/deps.sh)\n",
 			rc);
 		return -1;
 	}

@@ -80,8 +80,9 @@ stop_recorded(const char *dir)
 		return;
 	while (fscanf(f, "%d %63s", &pid, name) == 2)
 		if (pid > 1 && same_program(pid, name)) {
-			fprintf(stderr, "bench: stopping leftover %s (pid %d)\n",
-				name, pid);
+			fprintf(stderr,
+				"bench: stopping leftover %s (pid %d)\n", name,
+				pid);
 			nvb_stop(pid, 0);
 		}
 	fclose(f);
@@ -216,12 +217,12 @@ nvb_floor_summary(struct nvb_result *out)
 	memset(out, 0, sizeof(*out));
 	if (nprobes == 0)
 		return 0;
-#define MED(field)                                                       \
-	do {                                                             \
-		for (int i = 0; i < nprobes; i++)                        \
-			v[i] = probes[i].field;                          \
-		qsort(v, (size_t)nprobes, sizeof(v[0]), cmp_dbl);        \
-		out->field = v[nprobes / 2];                             \
+#define MED(field)                                                             \
+	do {                                                                   \
+		for (int i = 0; i < nprobes; i++)                              \
+			v[i] = probes[i].field;                                \
+		qsort(v, (size_t)nprobes, sizeof(v[0]), cmp_dbl);              \
+		out->field = v[nprobes / 2];                                   \
 	} while (0)
 	MED(p50);
 	MED(p99);
@@ -263,11 +264,10 @@ run_one(const struct nvb_case *c, const struct nvb_opts *o, int seq,
 	char dir[512], line[2048];
 	int p[2];
 
-	snprintf(dir, sizeof(dir), "%s/%d",
-		 c->sys->disk ? base_disk : base_mem, seq);
+	snprintf(dir, sizeof(dir), "%s/%d", c->sys->disk ? base_disk : base_mem,
+		 seq);
 	if (mkdir(dir, 0700) != 0) {
-		snprintf(err, errlen, "mkdir %.200s: %s", dir,
-			 strerror(errno));
+		snprintf(err, errlen, "mkdir %.200s: %s", dir, strerror(errno));
 		return -1;
 	}
 	if (pipe(p) != 0) {
@@ -302,13 +302,12 @@ run_one(const struct nvb_case *c, const struct nvb_opts *o, int seq,
 		return -1;
 	}
 	case_pid = pid;
-	uint64_t deadline = nvb_now_ns() +
-			    (uint64_t)(case_timeout(c, o) * 1e9);
+	uint64_t deadline = nvb_now_ns() + (uint64_t)(case_timeout(c, o) * 1e9);
 	size_t got = 0;
 	int timed_out = 0;
 	line[0] = '\0';
 	while (got < sizeof(line) - 1) {
-		struct pollfd pf = {.fd = p[0], .events = POLLIN};
+		struct pollfd pf = { .fd = p[0], .events = POLLIN };
 		int64_t left = (int64_t)(deadline - nvb_now_ns()) / 1000000;
 		if (nvb_now_ns() >= deadline) {
 			timed_out = 1;
@@ -368,8 +367,8 @@ human(double v, char *buf, size_t len)
 
 static void
 progress(int round, const struct nvb_opts *o, int i, int n,
-	 const struct nvb_case *c, const struct nvb_rep *rep,
-	 const char *err, double dis, double secs)
+	 const struct nvb_case *c, const struct nvb_rep *rep, const char *err,
+	 double dis, double secs)
 {
 	char a[32];
 
@@ -408,7 +407,7 @@ disagreement(double a, double b)
 void
 nvb_signals(void)
 {
-	struct sigaction sa = {.sa_handler = on_signal};
+	struct sigaction sa = { .sa_handler = on_signal };
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -436,14 +435,14 @@ nvb_run(const struct nvb_opts *o, struct nvb_machine *mc,
 	for (int round = 1; round <= o->rounds && !stop_requested; round++) {
 		for (int i = 0; i < n && !stop_requested; i++) {
 			struct nvb_case *c = &cases[i];
-			struct nvb_rep best = {0};
+			struct nvb_rep best = { 0 };
 			double best_dis = INFINITY;
 			char err[256] = "";
 			int failed = 0, t;
 			if (c->nreps >= NVB_MAX_REPS)
 				continue;
 			for (t = 1; t <= o->tries && !stop_requested; t++) {
-				struct nvb_rep rep = {0};
+				struct nvb_rep rep = { 0 };
 				struct nvb_cpu c0, c1;
 				uint64_t ts = nvb_now_ns();
 				nvb_cpu_sample(&c0);

@@ -34,13 +34,13 @@ int fdpair_done(void *h);
 void fdpair_rx_close(void *h);
 
 /* FDPAIR_TP -- an nvb_tp named NAME whose setup is SETUP */
-#define FDPAIR_TP(NAME, SETUP)                                              \
-	{                                                                   \
-		.name = NAME, .setup = SETUP, .teardown = fdpair_teardown,  \
-		.tx_open = fdpair_tx_open, .send = fdpair_send,             \
-		.tx_close = fdpair_tx_close, .rx_open = fdpair_rx_open,     \
-		.recv = fdpair_recv, .done = fdpair_done,                   \
-		.rx_close = fdpair_rx_close,                                \
+#define FDPAIR_TP(NAME, SETUP)                                                 \
+	{                                                                      \
+		.name = NAME, .setup = SETUP, .teardown = fdpair_teardown,     \
+		.tx_open = fdpair_tx_open, .send = fdpair_send,                \
+		.tx_close = fdpair_tx_close, .rx_open = fdpair_rx_open,        \
+		.recv = fdpair_recv, .done = fdpair_done,                      \
+		.rx_close = fdpair_rx_close,                                   \
 	}
 
 #endif

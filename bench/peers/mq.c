@@ -31,18 +31,20 @@ setup(struct nvb_env *e)
 		return -ENOMEM;
 	/* 256 x 4 KiB is over the default 800 KiB per user: raise it when
 	 * allowed (root), else fall back to the default depth below */
-	struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 	setrlimit(RLIMIT_MSGQUEUE, &rl);
 	for (int c = 0; c < e->nchan; c++)
 		for (int j = 0; j < e->ncons; j++) {
-			struct mq_attr a = {.mq_maxmsg = depth,
-					    .mq_msgsize = (long)e->size};
+			struct mq_attr a = { .mq_maxmsg = depth,
+					     .mq_msgsize = (long)e->size };
 			snprintf(s->name[c][j], sizeof(s->name[c][j]),
 				 "/nvmsg-bench-%d-%d-%d", (int)getpid(), c, j);
 			mq_unlink(s->name[c][j]);
 			s->q[c][j] = mq_open(s->name[c][j],
-					     O_RDWR | O_CREAT | O_EXCL, 0600, &a);
-			if (s->q[c][j] == (mqd_t)-1 && (errno == EINVAL || errno == EMFILE) &&
+					     O_RDWR | O_CREAT | O_EXCL, 0600,
+					     &a);
+			if (s->q[c][j] == (mqd_t)-1 &&
+			    (errno == EINVAL || errno == EMFILE) &&
 			    depth > 10) {
 				depth = 10;
 				a.mq_maxmsg = depth;

@@ -28,11 +28,11 @@
 #include <unistd.h>
 
 struct srv {
-	pid_t pid;        /* our child: strace, or nats-server itself */
-	pid_t server;     /* nats-server (from its pid file) */
+	pid_t pid;    /* our child: strace, or nats-server itself */
+	pid_t server; /* nats-server (from its pid file) */
 	int port;
 	int traced;
-	double t_start;   /* CLOCK_REALTIME when the measurement began */
+	double t_start; /* CLOCK_REALTIME when the measurement began */
 	char url[64];
 };
 
@@ -69,7 +69,8 @@ static const char *
 server_path(void)
 {
 	return access("/usr/sbin/nats-server", X_OK) == 0
-		? "/usr/sbin/nats-server" : "nats-server";
+		       ? "/usr/sbin/nats-server"
+		       : "nats-server";
 }
 
 /* add_stream -- the file-backed stream BENCH over bench.* */
@@ -85,7 +86,7 @@ add_stream(const char *url)
 	if (st == NATS_OK)
 		st = natsConnection_JetStream(&js, nc, NULL);
 	if (st == NATS_OK) {
-		const char *subj[] = {"bench.*"};
+		const char *subj[] = { "bench.*" };
 		jsStreamConfig_Init(&sc);
 		sc.Name = "BENCH";
 		sc.Subjects = subj;
@@ -119,16 +120,29 @@ setup(struct nvb_env *e)
 	path(e, "nats.pid", pidf, sizeof(pidf));
 	path(e, "strace.out", trace, sizeof(trace));
 	s->traced = nvb_in_path("strace");
-	char *srv[] = {(char *)server_path(), "-a", "127.0.0.1", "-p", port,
-		       "-js", "-sd", store, "-P", pidf, NULL};
-	char *traced[] = {"strace", "-f", "--seccomp-bpf", "-ttt", "-e",
-			  "trace=fsync,fdatasync", "-o", trace,
-			  (char *)server_path(), "-a", "127.0.0.1", "-p", port,
-			  "-js", "-sd", store, "-P", pidf, NULL};
+	char *srv[] = { (char *)server_path(),
+			"-a",
+			"127.0.0.1",
+			"-p",
+			port,
+			"-js",
+			"-sd",
+			store,
+			"-P",
+			pidf,
+			NULL };
+	char *traced[] = { "strace", "-f",	  "--seccomp-bpf",
+			   "-ttt",   "-e",	  "trace=fsync,fdatasync",
+			   "-o",     trace,	  (char *)server_path(),
+			   "-a",     "127.0.0.1", "-p",
+			   port,     "-js",	  "-sd",
+			   store,    "-P",	  pidf,
+			   NULL };
 	s->pid = nvb_spawn(e->dir, s->traced ? traced : srv, log);
 	if (s->pid < 0 || nvb_wait_port(s->port, 15) < 0) {
-		fprintf(stderr, "bench nats: nats-server did not start (see "
-				"%s)\n",
+		fprintf(stderr,
+			"bench nats: nats-server did not start (see "
+			"%s)\n",
 			log);
 		return -ECONNREFUSED;
 	}
@@ -258,8 +272,8 @@ tx_send(void *h, const void *buf, size_t len, int more)
 	struct conn *c = h;
 	jsPubAck *pa = NULL;
 	jsErrCode jerr = 0;
-	natsStatus st = js_Publish(&pa, c->js, c->subj, buf, (int)len, NULL,
-				   &jerr);
+	natsStatus st =
+		js_Publish(&pa, c->js, c->subj, buf, (int)len, NULL, &jerr);
 
 	(void)more;
 	if (pa)
@@ -303,8 +317,8 @@ rx_open(struct nvb_env *e, int chan, int cons, void **h)
 	so.Config.AckPolicy = js_AckNone;
 	so.Config.DeliverPolicy = js_DeliverAll;
 	so.Config.FilterSubject = c->subj; /* one direction only */
-	natsStatus st = js_SubscribeSync(&c->sub, c->js, c->subj, NULL, &so,
-					 &jerr);
+	natsStatus st =
+		js_SubscribeSync(&c->sub, c->js, c->subj, NULL, &so, &jerr);
 	if (st == NATS_OK)
 		st = natsSubscription_SetPendingLimits(c->sub, -1, -1);
 	if (st != NATS_OK) {

@@ -36,22 +36,38 @@ setup(struct nvb_env *e)
 	s->port = nvb_free_port();
 	snprintf(port, sizeof(port), "%d", s->port);
 	snprintf(log, sizeof(log), "%s/redis.log", e->dir);
-	char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1",
-			"--dir", (char *)e->dir, "--appendonly", "yes",
-			"--appendfsync", "always", "--save", "",
-			"--daemonize", "no", "--protected-mode", "yes", NULL};
+	char *argv[] = { "redis-server",
+			 "--port",
+			 port,
+			 "--bind",
+			 "127.0.0.1",
+			 "--dir",
+			 (char *)e->dir,
+			 "--appendonly",
+			 "yes",
+			 "--appendfsync",
+			 "always",
+			 "--save",
+			 "",
+			 "--daemonize",
+			 "no",
+			 "--protected-mode",
+			 "yes",
+			 NULL };
 	s->pid = nvb_spawn(e->dir, argv, log);
 	e->priv = s;
 	if (s->pid < 0 || nvb_wait_port(s->port, 10) < 0) {
-		fprintf(stderr, "bench redis: redis-server did not start "
-				"(see %s)\n",
+		fprintf(stderr,
+			"bench redis: redis-server did not start "
+			"(see %s)\n",
 			log);
 		return -ECONNREFUSED;
 	}
 	redisContext *c = redisConnect("127.0.0.1", s->port);
 	redisReply *r = c && !c->err ? redisCommand(c, "INFO server") : NULL;
 	const char *v = r && r->type == REDIS_REPLY_STRING
-		? strstr(r->str, "redis_version:") : NULL;
+				? strstr(r->str, "redis_version:")
+				: NULL;
 	snprintf(e->note, sizeof(e->note), "redis %.*s, appendfsync always",
 		 v ? (int)strcspn(v + 14, "\r\n") : 1, v ? v + 14 : "?");
 	if (r)
@@ -136,11 +152,11 @@ tx_close(void *h)
 struct rx {
 	redisContext *c;
 	char key[16];
-	char last[64];       /* id of the last entry taken */
-	redisReply *batch;   /* current XREAD reply */
-	size_t next;         /* next entry of batch */
+	char last[64];	   /* id of the last entry taken */
+	redisReply *batch; /* current XREAD reply */
+	size_t next;	   /* next entry of batch */
 	size_t cap;
-	unsigned char *buf;  /* aligned copy: hiredis strings are not */
+	unsigned char *buf; /* aligned copy: hiredis strings are not */
 };
 
 static int

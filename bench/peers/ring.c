@@ -140,8 +140,8 @@ min_head(struct tx *t)
 
 	for (int j = 0; j < t->ncons; j++) {
 		/* acquire: the consumer finished reading below its head */
-		uint64_t hd = atomic_load_explicit(t->heads[j],
-						   memory_order_acquire);
+		uint64_t hd =
+			atomic_load_explicit(t->heads[j], memory_order_acquire);
 		if (hd < m)
 			m = hd;
 	}

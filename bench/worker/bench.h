@@ -27,12 +27,12 @@
 
 /* struct nvb_hdr -- the first bytes of every message */
 struct nvb_hdr {
-	uint64_t t_ns;  /* intended send time (rate) or send time, CLOCK_MONOTONIC */
-	uint64_t seq;   /* producer's sequence number, from 0 */
+	uint64_t t_ns; /* intended send time (rate) or send time, CLOCK_MONOTONIC */
+	uint64_t seq;	/* producer's sequence number, from 0 */
 	uint32_t flags; /* NVB_END */
-	uint32_t prod;  /* producer index */
+	uint32_t prod;	/* producer index */
 };
-#define NVB_END 0x1u  /* last message of a producer: not counted */
+#define NVB_END 0x1u /* last message of a producer: not counted */
 #define NVB_MIN_SIZE 64
 
 #define NVB_MAX_PROD 8
@@ -42,19 +42,19 @@ struct nvb_hdr {
 /* struct nvb_env -- one case's parameters and the transport's state.
  * Set up by the case process before it forks; children inherit it. */
 struct nvb_env {
-	const char *dir;   /* private directory of this case (removed after) */
-	size_t size;       /* bytes per message, >= NVB_MIN_SIZE */
-	int nprod;         /* producers per channel */
-	int ncons;         /* consumers per channel (fan-out) */
-	int nchan;         /* 1 one-way, 2 ping-pong (chan 0 ping, 1 pong) */
-	int spin;          /* consumer polls (1) or sleeps in the kernel (0) */
-	int batch;         /* producer messages per flush (1: each alone) */
-	int ack_every;     /* consumer acknowledges every this many messages */
-	int tier;          /* nvmsg: enum nvmsg_tier */
-	int oversub;       /* more processes than CPUs: yield when idle */
-	void *priv;        /* transport's setup state (shared memory, fds) */
-	long fsyncs;       /* fsync+fdatasync calls counted, -1 unknown */
-	char note[256];    /* what the transport wants said in the table */
+	const char *dir; /* private directory of this case (removed after) */
+	size_t size;	 /* bytes per message, >= NVB_MIN_SIZE */
+	int nprod;	 /* producers per channel */
+	int ncons;	 /* consumers per channel (fan-out) */
+	int nchan;	 /* 1 one-way, 2 ping-pong (chan 0 ping, 1 pong) */
+	int spin;	 /* consumer polls (1) or sleeps in the kernel (0) */
+	int batch;	 /* producer messages per flush (1: each alone) */
+	int ack_every;	 /* consumer acknowledges every this many messages */
+	int tier;	 /* nvmsg: enum nvmsg_tier */
+	int oversub;	 /* more processes than CPUs: yield when idle */
+	void *priv;	 /* transport's setup state (shared memory, fds) */
+	long fsyncs;	 /* fsync+fdatasync calls counted, -1 unknown */
+	char note[256];	 /* what the transport wants said in the table */
 };
 
 /* struct nvb_tp -- a system under test, as the drivers see it.
@@ -100,24 +100,24 @@ extern const double nvb_quantiles[NVB_NQ]; /* 0 .. 1, for the plot */
 
 /* struct nvb_result -- what one case measured */
 struct nvb_result {
-	uint64_t n;            /* latency samples (after warm-up) */
+	uint64_t n;		    /* latency samples (after warm-up) */
 	double p50, p99, p999, max; /* one-way latency, ns */
-	double q[NVB_NQ];      /* latency at nvb_quantiles[], ns */
-	double msgs_per_s;     /* throughput (slowest consumer) */
-	double mb_per_s;       /* msgs_per_s * size / 1e6 */
-	uint64_t msgs;         /* messages counted for the throughput */
+	double q[NVB_NQ];	    /* latency at nvb_quantiles[], ns */
+	double msgs_per_s;	    /* throughput (slowest consumer) */
+	double mb_per_s;	    /* msgs_per_s * size / 1e6 */
+	uint64_t msgs;		    /* messages counted for the throughput */
 	double sleeps_per_msg; /* consumer voluntary context switches / msg */
-	long fsyncs;           /* -1 unknown */
-	uint64_t acks;         /* acknowledged sends (for the fsync count) */
+	long fsyncs;	       /* -1 unknown */
+	uint64_t acks;	       /* acknowledged sends (for the fsync count) */
 	char note[256];
 };
 
 /* struct nvb_params -- how long a case runs */
 struct nvb_params {
-	uint64_t count;      /* round trips (pp), messages (rate) */
-	double seconds;      /* cap (pp), duration (tput) */
-	double rate;         /* messages per second (rate) */
-	uint64_t warm;       /* samples dropped first */
+	uint64_t count; /* round trips (pp), messages (rate) */
+	double seconds; /* cap (pp), duration (tput) */
+	double rate;	/* messages per second (rate) */
+	uint64_t warm;	/* samples dropped first */
 };
 
 /* Drivers (worker/drivers.c).  Each returns 0 and fills *r, or < 0. */

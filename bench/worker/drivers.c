@@ -29,16 +29,16 @@
 /* struct shared -- written by the children, read by the case process */
 struct shared {
 	struct nvb_gate gate;
-	atomic_int cons_done;        /* consumers that received everything */
-	uint64_t n;                  /* latency samples written */
+	atomic_int cons_done;	     /* consumers that received everything */
+	uint64_t n;		     /* latency samples written */
 	uint64_t sent[NVB_MAX_PROD]; /* per producer */
 	struct {
-		uint64_t msgs;       /* after warm-up */
-		uint64_t t0, t1;     /* window, ns */
-		uint64_t all;        /* every message */
-		long sleeps;         /* voluntary context switches */
+		uint64_t msgs;	 /* after warm-up */
+		uint64_t t0, t1; /* window, ns */
+		uint64_t all;	 /* every message */
+		long sleeps;	 /* voluntary context switches */
 	} cons[NVB_MAX_CONS];
-	uint32_t samples[];          /* one-way ns */
+	uint32_t samples[]; /* one-way ns */
 };
 
 struct child {
@@ -173,8 +173,9 @@ pinger(void *arg)
 		uint64_t t1 = nvb_now_ns();
 		const struct nvb_hdr *ph = d;
 		if (len != e->size || ph->seq != i) {
-			fprintf(stderr, "bench %s: pong %llu of %zu bytes, "
-					"expected %llu of %zu\n",
+			fprintf(stderr,
+				"bench %s: pong %llu of %zu bytes, "
+				"expected %llu of %zu\n",
 				c->tp->name, (unsigned long long)ph->seq, len,
 				(unsigned long long)i, e->size);
 			return bad(c, "ping-pong order", -EPROTO);
@@ -185,7 +186,7 @@ pinger(void *arg)
 		if (i >= c->pa->warm || t1 >= warm_until) {
 			uint64_t ow = (t1 - t0) / 2;
 			c->sh->samples[k++] = ow > UINT32_MAX ? UINT32_MAX
-							     : (uint32_t)ow;
+							      : (uint32_t)ow;
 		}
 		if (k >= c->cap || k >= c->pa->count || t1 >= deadline)
 			break;
@@ -265,14 +266,14 @@ nvb_pingpong(const struct nvb_tp *tp, struct nvb_env *e,
 	size_t len;
 	uint64_t cap = pa->count;
 	struct shared *sh = new_shared(cap, &len);
-	static const int cpus[2] = {0, 1};
-	int (*const fns[2])(void *) = {pinger, ponger};
+	static const int cpus[2] = { 0, 1 };
+	int (*const fns[2])(void *) = { pinger, ponger };
 
 	if (!sh)
 		return -ENOMEM;
-	struct child proto = {tp, e, pa, sh, cap, 0};
+	struct child proto = { tp, e, pa, sh, cap, 0 };
 	/* two different functions: fork them one by one */
-	struct child kids[2] = {proto, proto};
+	struct child kids[2] = { proto, proto };
 	pid_t pids[2];
 	for (int i = 0; i < 2; i++) {
 		kids[i].idx = i;
@@ -375,7 +376,7 @@ rate_consumer(void *arg)
 		if (h->seq >= c->pa->warm && k < c->cap) {
 			uint64_t ow = t > h->t_ns ? t - h->t_ns : 0;
 			c->sh->samples[k++] = ow > UINT32_MAX ? UINT32_MAX
-							     : (uint32_t)ow;
+							      : (uint32_t)ow;
 		}
 		if ((rc = c->tp->done(rx)) < 0)
 			return bad(c, "acknowledge", rc);
@@ -397,8 +398,8 @@ nvb_rate(const struct nvb_tp *tp, struct nvb_env *e,
 
 	if (!sh)
 		return -ENOMEM;
-	struct child proto = {tp, e, pa, sh, cap, 0};
-	struct child kids[2] = {proto, proto};
+	struct child proto = { tp, e, pa, sh, cap, 0 };
+	struct child kids[2] = { proto, proto };
 	pid_t pids[2];
 	pids[0] = nvb_fork(0, rate_producer, &kids[0]);
 	pids[1] = nvb_fork(1, rate_consumer, &kids[1]);
@@ -421,8 +422,9 @@ nvb_rate(const struct nvb_tp *tp, struct nvb_env *e,
 				 (unsigned long long)sh->sent[0] - 1,
 				 (unsigned long long)sh->sent[1]);
 		r->sleeps_per_msg = sh->cons[0].all
-			? (double)sh->cons[0].sleeps / (double)sh->cons[0].all
-			: 0;
+					    ? (double)sh->cons[0].sleeps /
+						      (double)sh->cons[0].all
+					    : 0;
 	} else {
 		rc = -1;
 	}
@@ -555,7 +557,7 @@ nvb_throughput(const struct nvb_tp *tp, struct nvb_env *e,
 		return -ENOMEM;
 	for (int i = 0; i < n; i++)
 		cpus[i] = i < e->nprod ? 0 : 1;
-	struct child proto = {tp, e, pa, sh, 1, 0};
+	struct child proto = { tp, e, pa, sh, 1, 0 };
 	int rc = run(&proto, n, tput_child, cpus, timeout_of(pa));
 	if (rc == 0) {
 		double slowest = -1;
@@ -563,8 +565,9 @@ nvb_throughput(const struct nvb_tp *tp, struct nvb_env *e,
 		long sleeps = 0;
 		for (int j = 0; j < e->ncons; j++) {
 			double dt = (double)(sh->cons[j].t1 - sh->cons[j].t0);
-			double mps = dt > 0 ? (double)sh->cons[j].msgs * 1e9 / dt
-					    : 0;
+			double mps =
+				dt > 0 ? (double)sh->cons[j].msgs * 1e9 / dt
+				       : 0;
 			if (slowest < 0 || mps < slowest)
 				slowest = mps;
 			all += sh->cons[j].all;

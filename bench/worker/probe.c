@@ -49,17 +49,16 @@ floor_ping(void *arg)
 		uint64_t t0 = nvb_now_ns();
 		atomic_store_explicit(&sh->ball.word, v, memory_order_release);
 		while (atomic_load_explicit(&sh->ball.word,
-					   memory_order_acquire) != v + 1)
+					    memory_order_acquire) != v + 1)
 			nvb_relax();
 		uint64_t t1 = nvb_now_ns();
 		if (i >= warm) {
 			uint64_t ow = (t1 - t0) / 2;
 			sh->samples[k++] = ow > UINT32_MAX ? UINT32_MAX
-							  : (uint32_t)ow;
+							   : (uint32_t)ow;
 		}
 	}
-	atomic_store_explicit(&sh->ball.word, UINT64_MAX,
-			      memory_order_release);
+	atomic_store_explicit(&sh->ball.word, UINT64_MAX, memory_order_release);
 	sh->n = k;
 	return 0;
 }

@@ -24,7 +24,7 @@
 
 #define WAIT_NS 20000000000ll /* a stuck peer fails the case, never hangs */
 
-static const char *const chan_name[NVB_MAX_CHAN] = {"bench0", "bench1"};
+static const char *const chan_name[NVB_MAX_CHAN] = { "bench0", "bench1" };
 
 static int
 fail(const char *what, int rc)
@@ -61,8 +61,7 @@ setup(struct nvb_env *e)
 			nvmsg_consumer_close(&cons);
 		}
 	}
-	snprintf(e->note, sizeof(e->note), "tier %s",
-		 nvmsg_tier_name(e->tier));
+	snprintf(e->note, sizeof(e->note), "tier %s", nvmsg_tier_name(e->tier));
 	return 0;
 }
 

@@ -27,9 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
-const double nvb_quantiles[NVB_NQ] = {0,     0.25,  0.5,    0.75,
-				      0.9,   0.99,  0.999,  0.9999,
-				      0.99999, 0.999999, 0.9999999, 1};
+const double nvb_quantiles[NVB_NQ] = { 0,	0.25,	  0.5,	     0.75,
+				       0.9,	0.99,	  0.999,     0.9999,
+				       0.99999, 0.999999, 0.9999999, 1 };
 
 uint64_t
 nvb_now_ns(void)
@@ -153,8 +153,9 @@ nvb_wait_all(pid_t *pids, int n, double timeout_s)
 		if (w < 0 && errno == ECHILD)
 			break;
 		if (nvb_now_ns() > deadline) {
-			fprintf(stderr, "bench: %d process(es) still running "
-					"after %.0f s: killed\n",
+			fprintf(stderr,
+				"bench: %d process(es) still running "
+				"after %.0f s: killed\n",
 				left, timeout_s);
 			for (int i = 0; i < n; i++)
 				if (pids[i] > 0) {
@@ -280,7 +281,7 @@ nvb_stop(pid_t pid, int ours)
 int
 nvb_free_port(void)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
+	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t len = sizeof(a);
 	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
 
@@ -300,8 +301,8 @@ nvb_wait_port(int port, double timeout_s)
 	uint64_t deadline = nvb_now_ns() + (uint64_t)(timeout_s * 1e9);
 
 	do {
-		struct sockaddr_in a = {.sin_family = AF_INET,
-					.sin_port = htons((uint16_t)port)};
+		struct sockaddr_in a = { .sin_family = AF_INET,
+					 .sin_port = htons((uint16_t)port) };
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		if (fd >= 0 && connect(fd, (void *)&a, sizeof(a)) == 0) {

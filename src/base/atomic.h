@@ -21,9 +21,9 @@ typedef _Atomic uint32_t nv_a32;
 #define nv_load_relaxed(p) atomic_load_explicit((p), memory_order_relaxed)
 #define nv_load_acquire(p) atomic_load_explicit((p), memory_order_acquire)
 #define nv_load_seq(p) atomic_load_explicit((p), memory_order_seq_cst)
-#define nv_store_relaxed(p, v) \
+#define nv_store_relaxed(p, v)                                                 \
 	atomic_store_explicit((p), (v), memory_order_relaxed)
-#define nv_store_release(p, v) \
+#define nv_store_release(p, v)                                                 \
 	atomic_store_explicit((p), (v), memory_order_release)
 #define nv_store_seq(p, v) atomic_store_explicit((p), (v), memory_order_seq_cst)
 #define nv_fence_seq() atomic_thread_fence(memory_order_seq_cst)

@@ -8,9 +8,9 @@
 #include <stddef.h>
 
 #define nv_unlikely(x) __builtin_expect(!!(x), 0)
-#define NV_OFFSET_IS(type, field, off) \
+#define NV_OFFSET_IS(type, field, off)                                         \
 	_Static_assert(offsetof(type, field) == (off), #type "." #field)
-#define NV_SIZE_IS(type, size) \
+#define NV_SIZE_IS(type, size)                                                 \
 	_Static_assert(sizeof(type) == (size), "sizeof " #type)
 
 /* round x up to a multiple of a (a power of two) */

@@ -78,9 +78,10 @@ nv_slot_bound_seq(const struct nv_chan *ch, struct nv_map *m, unsigned i,
 	if (s.end == pubt)
 		return 0;
 	if (m && (rc = persist_span(ch, m, i, pubt, s.end)) < 0)
-		return nv_err_append(rc, "%s: ring %u: records of a dead "
-					 "producer past its published tail "
-					 "not made durable",
+		return nv_err_append(rc,
+				     "%s: ring %u: records of a dead "
+				     "producer past its published tail "
+				     "not made durable",
 				     ch->data.path, i);
 	*bound = s.end;
 	if (last_seq)

@@ -55,8 +55,8 @@ const char *
 nvmsg_version(void)
 {
 	/* the one source of the version: include/nvmsg.h (CMake reads it) */
-	return NV_STR(NVMSG_VERSION_MAJOR) "." NV_STR(NVMSG_VERSION_MINOR) "."
-		NV_STR(NVMSG_VERSION_PATCH);
+	return NV_STR(NVMSG_VERSION_MAJOR) "." NV_STR(
+		NVMSG_VERSION_MINOR) "." NV_STR(NVMSG_VERSION_PATCH);
 }
 
 /* create_params -- the geometry and mode OPTS ask for (defaults for 0),
@@ -103,10 +103,11 @@ devdax_held(const char *path)
 		   memcmp(magic, NV_DATA_MAGIC, sizeof(NV_DATA_MAGIC)) == 0;
 	nv_region_close(&probe);
 	if (held)
-		return nv_err(-EEXIST,
-			      "%s: the device dax already holds a channel; zero "
-			      "its first page to reuse it",
-			      path);
+		return nv_err(
+			-EEXIST,
+			"%s: the device dax already holds a channel; zero "
+			"its first page to reuse it",
+			path);
 	return 0;
 }
 
@@ -146,8 +147,8 @@ publish_file(struct nv_region *r, const char *dir, const char *tmp,
 
 	/* RENAME_NOREPLACE: two creators racing for one name cannot both
 	 * succeed (a plain rename would replace the first channel) */
-	if (rc == 0 && renameat2(AT_FDCWD, tmp, AT_FDCWD, path,
-				 RENAME_NOREPLACE) != 0)
+	if (rc == 0 &&
+	    renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) != 0)
 		rc = -errno;
 	if (rc == -EEXIST) {
 		nv_err(rc, "%s: channel already exists", path);
@@ -189,13 +190,13 @@ nvmsg_channel_create(const char *dir, const char *name,
 		return nv_err(-EEXIST, "%s: channel already exists", path);
 	if (dax && (rc = devdax_held(path)) < 0)
 		return rc;
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.nvmsg.new.%d", dir,
-			     name, (int)getpid()) >= sizeof(tmp))
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.nvmsg.new.%d", dir, name,
+			     (int)getpid()) >= sizeof(tmp))
 		return nv_err(-ENAMETOOLONG, "%s: path too long", dir);
 	/* owner write is needed to initialise; the final mode is set below.
 	 * A device dax is initialised in place: header last. */
-	rc = nv_region_create(&r, dax ? path : tmp, l.file_bytes,
-			      mode | 0200, opts->tier);
+	rc = nv_region_create(&r, dax ? path : tmp, l.file_bytes, mode | 0200,
+			      opts->tier);
 	if (rc < 0) {
 		if (rc == -ENOENT)
 			nv_err(rc, "%s: directory does not exist", dir);
@@ -207,8 +208,7 @@ nvmsg_channel_create(const char *dir, const char *name,
 			nv_err_append(rc, "%s: cannot finish creation", path);
 			unlink(tmp);
 		} else
-			rc = publish_file(&r, dir, tmp, path, mode,
-					  opts->tier);
+			rc = publish_file(&r, dir, tmp, path, mode, opts->tier);
 	}
 	nv_region_close(&r);
 	return rc;
@@ -292,8 +292,8 @@ nvmsg_channel_unlink(const char *dir, const char *name)
 		return 0;
 	while ((de = readdir(d))) {
 		size_t n = strlen(de->d_name);
-		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 ||
-		    n < 7 || strcmp(de->d_name + n - 6, ".nvcur") != 0)
+		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 || n < 7 ||
+		    strcmp(de->d_name + n - 6, ".nvcur") != 0)
 			continue;
 		/* the consumer part must be one valid name (no dots inside
 		 * the prefix match of a longer channel name) */

@@ -18,8 +18,7 @@
 #include "../recover/recover.h"
 #include "chan.h"
 
-static void
-problem(struct nvmsg_check *r, const char *fmt, ...)
+static void problem(struct nvmsg_check *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 static void
@@ -83,8 +82,9 @@ check_ring(const struct nv_chan *ch, unsigned i, const uint64_t *acks,
 	int b = nv_scan_bounds(pubt, ch->l.ring_bytes, acks + i,
 			       NVMSG_MAX_PRODUCERS, nacks, &lo, &floor, &bad);
 	if (b == NV_BOUNDS_BAD_ACK) {
-		problem(r, "%s: ring %u: a consumer ack %llu is ahead of the "
-			   "tail %llu",
+		problem(r,
+			"%s: ring %u: a consumer ack %llu is ahead of the "
+			"tail %llu",
 			ch->data.path, i,
 			(unsigned long long)acks[bad * NVMSG_MAX_PRODUCERS + i],
 			(unsigned long long)pubt);
@@ -99,8 +99,9 @@ check_ring(const struct nv_chan *ch, unsigned i, const uint64_t *acks,
 	r->records_scanned += sc.records;
 	r->bytes_scanned += sc.end - lo;
 	if (sc.end < floor) {
-		problem(r, "%s: ring %u: record at position %llu fails (%s) "
-			   "below the durable tail %llu",
+		problem(r,
+			"%s: ring %u: record at position %llu fails (%s) "
+			"below the durable tail %llu",
 			ch->data.path, i, (unsigned long long)sc.end, sc.stop,
 			(unsigned long long)floor);
 		return 0;
@@ -195,7 +196,7 @@ int
 nvmsg_channel_repair(const char *dir, const char *name,
 		     struct nvmsg_recovery *out)
 {
-	struct nvmsg_recovery sum = {.version = NVMSG_REPORT_VERSION}, one;
+	struct nvmsg_recovery sum = { .version = NVMSG_REPORT_VERSION }, one;
 	struct nv_chan ch;
 	uint64_t t0 = nv_now_ns();
 	int rc;
@@ -205,8 +206,8 @@ nvmsg_channel_repair(const char *dir, const char *name,
 	if (rc < 0)
 		return rc;
 	unsigned n = ch.l.max_producers;
-	int need[NVMSG_MAX_PRODUCERS] = {0};
-	struct nvmsg_check scratch = {0};
+	int need[NVMSG_MAX_PRODUCERS] = { 0 };
+	struct nvmsg_check scratch = { 0 };
 	rc = check_all(&ch, &scratch, need);
 	nv_chan_close(&ch);
 	if (rc < 0)
@@ -224,8 +225,9 @@ nvmsg_channel_repair(const char *dir, const char *name,
 			continue; /* a live process took it meanwhile */
 		if (rc < 0) {
 			if (!first)
-				first = nv_err_append(rc, "repairing producer "
-							  "slot %u",
+				first = nv_err_append(rc,
+						      "repairing producer "
+						      "slot %u",
 						      i);
 			continue;
 		}

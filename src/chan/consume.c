@@ -46,21 +46,21 @@ struct nvmsg_consumer {
 	unsigned index;
 	int verify;
 	unsigned nrings;
-	unsigned next;     /* ring to look at first (round robin) */
+	unsigned next; /* ring to look at first (round robin) */
 	uint64_t ring_bytes;
-	struct nv_chan ch; /* read-only */
-	struct nv_cursor cur; /* ours, writable */
-	uint64_t rpos[NVMSG_MAX_PRODUCERS];  /* next position to view */
-	uint64_t pubc[NVMSG_MAX_PRODUCERS];  /* cached pub_tail */
-	uint64_t acked[NVMSG_MAX_PRODUCERS]; /* last durable ack */
+	struct nv_chan ch;		       /* read-only */
+	struct nv_cursor cur;		       /* ours, writable */
+	uint64_t rpos[NVMSG_MAX_PRODUCERS];    /* next position to view */
+	uint64_t pubc[NVMSG_MAX_PRODUCERS];    /* cached pub_tail */
+	uint64_t acked[NVMSG_MAX_PRODUCERS];   /* last durable ack */
 	uint64_t lastseq[NVMSG_MAX_PRODUCERS]; /* seq of the last view */
-	int by_commit;     /* watch commit words, not pub_tail (volatile) */
-	unsigned empty[NVMSG_MAX_PRODUCERS]; /* empty polls, to read pub_tail
+	int by_commit; /* watch commit words, not pub_tail (volatile) */
+	unsigned empty[NVMSG_MAX_PRODUCERS];	/* empty polls, to read pub_tail
 					      * only now and then */
-	uint32_t run[NVMSG_MAX_PRODUCERS];      /* messages since empty */
+	uint32_t run[NVMSG_MAX_PRODUCERS];	/* messages since empty */
 	uint32_t last_run[NVMSG_MAX_PRODUCERS]; /* the last such run */
-	uint32_t idle_polls; /* empty polls with timeout 0 */
-	unsigned fork_gen;   /* nv_fork_gen() at open */
+	uint32_t idle_polls;			/* empty polls with timeout 0 */
+	unsigned fork_gen;			/* nv_fork_gen() at open */
 };
 
 static int
@@ -295,8 +295,8 @@ try_ring(struct nvmsg_consumer *c, unsigned i, struct nvmsg_view *v)
 		if (nv_load_relaxed(&r->commit) != want)
 			level = NV_REC_SEALED;
 	whole:
-		if (nv_rec_read(ring, c->ring_bytes, pos, level, &ri,
-				&why) != 0 ||
+		if (nv_rec_read(ring, c->ring_bytes, pos, level, &ri, &why) !=
+			    0 ||
 		    ri.producer != i ||
 		    (level == NV_REC_SEALED && ri.size > c->pubc[i] - pos))
 			return nv_err(NVMSG_E_CORRUPT,
@@ -399,8 +399,8 @@ nvmsg_view(struct nvmsg_consumer *c, struct nvmsg_view *v, int64_t timeout_ns)
 			    nv_now_ns() >= deadline)
 				break;
 		} else {
-			uint64_t slice = nv_wait_slice(deadline,
-						       NV_WAIT_SLICE_NS);
+			uint64_t slice =
+				nv_wait_slice(deadline, NV_WAIT_SLICE_NS);
 			if (slice == 0)
 				break;
 			nv_a32 *bell = &c->ch.hdr->doorbell;
@@ -472,8 +472,8 @@ nvmsg_ack(struct nvmsg_consumer *c)
 		/* relaxed: a producer that starts waiting after this load
 		 * re-checks within its wait slice (wait.c) */
 		if (nv_load_relaxed(&c->ch.prod[i].waiting))
-			nv_futex_wake((nv_a32 *)(void *)&c->cur.acks[i]
-					      .ack_pub);
+			nv_futex_wake(
+				(nv_a32 *)(void *)&c->cur.acks[i].ack_pub);
 	}
 	return 0;
 }

@@ -75,8 +75,7 @@ nv_cursor_open(struct nv_cursor *cu, const struct nv_chan *ch, unsigned index,
 	rc = nv_region_read(&cu->reg, &h, sizeof(h));
 	if (rc < 0)
 		goto fail;
-	rc = nv_cur_hdr_check(&h, cu->reg.size, ch->hdr, index, consumer,
-			      path);
+	rc = nv_cur_hdr_check(&h, cu->reg.size, ch->hdr, index, consumer, path);
 	if (rc < 0)
 		goto fail;
 	rc = nv_region_map(&cu->reg, nv_cur_bytes(ch->l.max_producers),
@@ -109,8 +108,7 @@ create_cursor(struct nv_chan *ch, unsigned index, const char *name)
 	struct stat st;
 	int rc;
 
-	rc = nv_region_cursor_path(path, sizeof(path), ch->dir, ch->name,
-				   name);
+	rc = nv_region_cursor_path(path, sizeof(path), ch->dir, ch->name, name);
 	if (rc < 0)
 		return rc;
 	if (fstat(ch->data.fd, &st) != 0)

@@ -104,8 +104,8 @@ nv_group_drain(struct nv_chan *ch, uint64_t owner, enum nv_pp pp)
 				 * load of sync_done) */
 				nv_fence_seq();
 				if (nv_load_relaxed(&h->sync_waiters))
-					nv_futex_wake((nv_a32 *)(void *)&h
-							      ->sync_done);
+					nv_futex_wake(
+						(nv_a32 *)(void *)&h->sync_done);
 				return rc;
 			}
 			continue;
@@ -121,8 +121,7 @@ nv_group_drain(struct nv_chan *ch, uint64_t owner, enum nv_pp pp)
 		    nv_load_relaxed(&h->sync_lock) != 0)
 			stale = nv_futex_wait((nv_a32 *)(void *)&h->sync_done,
 					      (uint32_t)done,
-					      NV_GROUP_FOLLOW_NS) ==
-				-ETIMEDOUT;
+					      NV_GROUP_FOLLOW_NS) == -ETIMEDOUT;
 		atomic_fetch_sub_explicit(&h->sync_waiters, 1,
 					  memory_order_relaxed);
 	}

@@ -41,25 +41,25 @@ struct nvmsg_producer {
 	struct nv_prod_slot *slot;
 	unsigned char *ring;
 	uint64_t ring_bytes;
-	uint64_t tail;     /* next write position (>= pub) */
-	uint64_t pub;      /* published (durable) position */
-	uint64_t next_seq; /* seq of the next message */
-	uint64_t batch_first; /* seq of the pending batch's first record */
-	int batch_open;       /* a message is written but not published */
-	unsigned didx;     /* batch descriptor to write next (0 or 1) */
-	uint64_t committed; /* highest seq found durable at open */
+	uint64_t tail;		   /* next write position (>= pub) */
+	uint64_t pub;		   /* published (durable) position */
+	uint64_t next_seq;	   /* seq of the next message */
+	uint64_t batch_first;	   /* seq of the pending batch's first record */
+	int batch_open;		   /* a message is written but not published */
+	unsigned didx;		   /* batch descriptor to write next (0 or 1) */
+	uint64_t committed;	   /* highest seq found durable at open */
 	struct nvmsg_recovery rec; /* what open's recovery found */
-	uint64_t limit;    /* writes must end at or below this */
-	uint64_t cons_gen; /* cons_gen the cursor set was built from */
-	uint64_t owner;    /* our owner word */
+	uint64_t limit;		   /* writes must end at or below this */
+	uint64_t cons_gen;	   /* cons_gen the cursor set was built from */
+	uint64_t owner;		   /* our owner word */
 	size_t max_msg;
 	int claim_open;
-	int poisoned;      /* a barrier failed: nothing more is sent */
+	int poisoned;	   /* a barrier failed: nothing more is sent */
 	unsigned fork_gen; /* nv_fork_gen at open: a forked child's copy
 			    * of the handle is refused (it is not the
 			    * owner of the slot) */
 	uint64_t lag_pub;  /* power-cut seam: pub_tail one batch late */
-	unsigned ncur;     /* cursors mapped, in list[0..ncur) */
+	unsigned ncur;	   /* cursors mapped, in list[0..ncur) */
 	struct nv_cursor *cur[NVMSG_MAX_CONSUMERS];  /* by consumer slot */
 	struct nv_cursor *list[NVMSG_MAX_CONSUMERS]; /* compact, hot path */
 };
@@ -94,8 +94,8 @@ sync_consumers(struct nvmsg_producer *p)
 		return 0;
 	for (unsigned i = 0; i < ch->l.max_consumers; i++) {
 		char name[NVMSG_NAME_MAX + 1];
-		if (p->cur[i] || nv_load_acquire(&ch->cons[i].state) !=
-					 NV_CONS_ACTIVE)
+		if (p->cur[i] ||
+		    nv_load_acquire(&ch->cons[i].state) != NV_CONS_ACTIVE)
 			continue;
 		if (nv_cons_name(ch, i, name) != 0)
 			return nv_err(NVMSG_E_CORRUPT,
@@ -108,8 +108,9 @@ sync_consumers(struct nvmsg_producer *p)
 		int rc = nv_cursor_open(cu, ch, i, name, 0);
 		if (rc < 0) {
 			free(cu);
-			return nv_err_append(rc, "producer cannot see the "
-						 "acks of consumer %s",
+			return nv_err_append(rc,
+					     "producer cannot see the "
+					     "acks of consumer %s",
 					     name);
 		}
 		p->cur[i] = cu;
@@ -203,8 +204,9 @@ publish(struct nvmsg_producer *p)
 	/* a failed barrier is final: a retried msync after a writeback
 	 * error can return 0 although the pages were lost */
 	if (nv_unlikely(p->poisoned))
-		return nv_err(p->poisoned, "%s: producer stopped after a failed "
-					   "persist; nothing more is published",
+		return nv_err(p->poisoned,
+			      "%s: producer stopped after a failed "
+			      "persist; nothing more is published",
 			      p->ch.data.path);
 	if (p->tail == p->pub)
 		return 0;
@@ -228,8 +230,9 @@ publish(struct nvmsg_producer *p)
 	rc = nv_tier_drain(&p->ch.data.map, NV_PP_RECORD);
 	if (nv_unlikely(rc < 0)) {
 		p->poisoned = rc;
-		return nv_err_append(rc, "%s: records not made durable; "
-					 "producer stopped",
+		return nv_err_append(rc,
+				     "%s: records not made durable; "
+				     "producer stopped",
 				     p->ch.data.path);
 	}
 	commit_span(p, p->pub, p->tail);
@@ -281,8 +284,8 @@ wait_space(struct nvmsg_producer *p, uint64_t need, int flags,
 		if (spin < NV_PRODUCER_SPINS) {
 			nv_cpu_relax();
 		} else {
-			uint64_t slice = nv_wait_slice(deadline,
-						       NV_WAIT_SLICE_NS);
+			uint64_t slice =
+				nv_wait_slice(deadline, NV_WAIT_SLICE_NS);
 			if (slice == 0) {
 				rc = nv_err(-ETIMEDOUT,
 					    "%s: ring %u full until timeout",
@@ -491,9 +494,9 @@ claim_slot(struct nvmsg_producer *p, unsigned i)
 	if (cur != 0 && nv_owner_alive(cur))
 		return -EBUSY;
 	/* acq_rel: acquire the dead owner's ring state, release ours */
-	if (!atomic_compare_exchange_strong_explicit(
-		    ow, &cur, p->owner, memory_order_acq_rel,
-		    memory_order_relaxed))
+	if (!atomic_compare_exchange_strong_explicit(ow, &cur, p->owner,
+						     memory_order_acq_rel,
+						     memory_order_relaxed))
 		return -EBUSY;
 	p->id = i;
 	p->slot = &p->ch.prod[i];
@@ -574,8 +577,9 @@ nvmsg_producer_open(const char *dir, const char *name, int id,
 	if (id != NVMSG_ANY_PRODUCER) {
 		rc = claim_slot(p, (unsigned)id);
 		if (rc < 0)
-			nv_err(rc, "%s: producer slot %d is owned by a live "
-				   "process",
+			nv_err(rc,
+			       "%s: producer slot %d is owned by a live "
+			       "process",
 			       p->ch.data.path, id);
 	} else {
 		for (unsigned i = 0; i < p->ch.l.max_producers && rc < 0; i++)
@@ -655,9 +659,10 @@ nvmsg_producer_close(struct nvmsg_producer **pp)
 	/* close's own persists are ours alone, as before group commit */
 	p->ch.data.map.group_drain = NULL;
 	if (p->poisoned) {
-		rc = nv_err(p->poisoned, "%s: producer closed after a failed "
-					 "persist; its last unpublished "
-					 "messages were not sent",
+		rc = nv_err(p->poisoned,
+			    "%s: producer closed after a failed "
+			    "persist; its last unpublished "
+			    "messages were not sent",
 			    p->ch.data.path);
 		cut_unpublished(p);
 	}

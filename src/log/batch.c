@@ -24,7 +24,7 @@ nv_desc_write(struct nv_prod_slot *s, unsigned id, unsigned idx,
 	      uint64_t end_pos, uint64_t end_seq, uint64_t first_seq)
 {
 	struct nv_batch_desc *d = &s->desc[idx & 1];
-	uint64_t v[3] = {end_pos, end_seq, first_seq};
+	uint64_t v[3] = { end_pos, end_seq, first_seq };
 
 	/* relaxed: read only by recovery, after the barrier made them
 	 * durable, or by stat (informational) */
@@ -58,7 +58,8 @@ int
 nv_desc_newest(const struct nv_prod_slot *s, unsigned id, struct nv_desc *out)
 {
 	struct nv_desc d[2];
-	int ok[2] = {nv_desc_read(s, id, 0, &d[0]), nv_desc_read(s, id, 1, &d[1])};
+	int ok[2] = { nv_desc_read(s, id, 0, &d[0]),
+		      nv_desc_read(s, id, 1, &d[1]) };
 	int n;
 
 	if (!ok[0] && !ok[1])

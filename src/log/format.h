@@ -119,10 +119,10 @@ struct nv_data_hdr {
 	nv_a64 cons_gen;
 	uint8_t pad2[56];
 	/* line 4: group commit of the msync tier (chan/gsync.c); producers */
-	nv_a64 sync_req;  /* commit tickets taken */
-	nv_a64 sync_done; /* every ticket <= it is durable */
-	nv_a64 sync_lock; /* owner word of the syncing producer, 0 free */
-	nv_a64 sync_count; /* msyncs done by group commit (stat) */
+	nv_a64 sync_req;     /* commit tickets taken */
+	nv_a64 sync_done;    /* every ticket <= it is durable */
+	nv_a64 sync_lock;    /* owner word of the syncing producer, 0 free */
+	nv_a64 sync_count;   /* msyncs done by group commit (stat) */
 	nv_a32 sync_waiters; /* producers sleeping on sync_done */
 	nv_a32 sync_group;   /* tickets the last msync covered */
 	uint8_t pad3[24];
@@ -172,7 +172,7 @@ struct nv_prod_slot {
 		nv_a64 check;
 	} desc[2];
 	/* line 2: ownership; the claiming producer writes */
-	nv_a64 owner_pid; /* owner word (owners.c), one CAS claims it */
+	nv_a64 owner_pid;   /* owner word (owners.c), one CAS claims it */
 	nv_a64 owner_start; /* reserved, zero */
 	nv_a32 waiting;
 	uint8_t pad2[44];
@@ -227,7 +227,7 @@ NV_SIZE_IS(struct nv_cur_hdr, 256);
 
 /* one ack line per producer ring; the consumer writes both words */
 struct nv_ack_line {
-	nv_a64 ack;     /* durable resume point (recovery reads it) */
+	nv_a64 ack;	/* durable resume point (recovery reads it) */
 	nv_a64 ack_pub; /* stored after ack is durable; producers reuse
 			 * ring space only below it */
 	uint8_t pad[48];

@@ -17,8 +17,8 @@ int
 nv_layout_compute(struct nv_layout *l, uint64_t ring_bytes,
 		  uint32_t max_producers, uint32_t max_consumers)
 {
-	if (ring_bytes < NVMSG_MIN_CAPACITY || ring_bytes > NVMSG_MAX_CAPACITY ||
-	    (ring_bytes & (ring_bytes - 1)))
+	if (ring_bytes < NVMSG_MIN_CAPACITY ||
+	    ring_bytes > NVMSG_MAX_CAPACITY || (ring_bytes & (ring_bytes - 1)))
 		return -EINVAL;
 	if (max_producers < 1 || max_producers > NVMSG_MAX_PRODUCERS ||
 	    max_consumers < 1 || max_consumers > NVMSG_MAX_CONSUMERS)
@@ -90,9 +90,10 @@ nv_data_hdr_check(const struct nv_data_hdr *h, uint64_t file_bytes,
 					"with that version, then create the "
 					"channel again)");
 	if (nv_checksum(h, NV_HDR_CHECKED, 0) != h->header_check)
-		return nv_err(NVMSG_E_CORRUPT,
-			      "%s: header checksum mismatch", path);
-	if (h->header_bytes != NV_PAGE || h->tier < NVMSG_TIER_VOLATILE || h->tier > NVMSG_TIER_EMULATED ||
+		return nv_err(NVMSG_E_CORRUPT, "%s: header checksum mismatch",
+			      path);
+	if (h->header_bytes != NV_PAGE || h->tier < NVMSG_TIER_VOLATILE ||
+	    h->tier > NVMSG_TIER_EMULATED ||
 	    nv_layout_compute(l, h->ring_bytes, h->max_producers,
 			      h->max_consumers) != 0)
 		return nv_err(NVMSG_E_CORRUPT,
@@ -138,8 +139,8 @@ nv_cur_hdr_init(struct nv_cur_hdr *c, const struct nv_data_hdr *h,
 
 int
 nv_cur_hdr_check(const struct nv_cur_hdr *c, uint64_t file_bytes,
-		 const struct nv_data_hdr *h, uint32_t index,
-		 const char *name, const char *path)
+		 const struct nv_data_hdr *h, uint32_t index, const char *name,
+		 const char *path)
 {
 	if (memcmp(c->magic, NV_CUR_MAGIC, sizeof(NV_CUR_MAGIC)) != 0)
 		return nv_err(NVMSG_E_CORRUPT,
@@ -147,8 +148,8 @@ nv_cur_hdr_check(const struct nv_cur_hdr *c, uint64_t file_bytes,
 			      path);
 	if (c->version != NV_FORMAT_VERSION)
 		return nv_err(NVMSG_E_VERSION,
-			      "%s: cursor format version %u, expected %u",
-			      path, c->version, NV_FORMAT_VERSION);
+			      "%s: cursor format version %u, expected %u", path,
+			      c->version, NV_FORMAT_VERSION);
 	if (nv_checksum(c, NV_HDR_CHECKED, 0) != c->header_check)
 		return nv_err(NVMSG_E_CORRUPT,
 			      "%s: cursor header checksum mismatch", path);

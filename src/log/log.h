@@ -108,8 +108,8 @@ nv_rec_commit_word(uint64_t pos)
 
 /* nv_rec_seal -- fill the header of a record whose payload is in place,
  * all but its commit word */
-void nv_rec_seal(struct nv_rec_hdr *r, uint64_t pos, uint64_t seq,
-		 uint32_t len, uint16_t type, uint16_t producer);
+void nv_rec_seal(struct nv_rec_hdr *r, uint64_t pos, uint64_t seq, uint32_t len,
+		 uint16_t type, uint16_t producer);
 
 /* nv_rec_commit -- store the commit word (release), after the barrier
  * that made the record durable: consumers may read it from then on */
@@ -129,7 +129,8 @@ struct nv_rec_info {
 /* verify levels for nv_rec_read */
 #define NV_REC_BOUNDS 0 /* commit word, type and length only */
 #define NV_REC_VERIFY 1 /* also the checksum */
-#define NV_REC_SEALED 2 /* type, length and checksum; the commit word is
+#define NV_REC_SEALED                                                          \
+	2 /* type, length and checksum; the commit word is
 			 * ignored (recovery, check, and records below
 			 * pub_tail whose word a power failure lost) */
 

@@ -13,19 +13,20 @@
 #include "../log/log.h"
 
 struct nv_scan {
-	uint64_t start;     /* where the scan began */
-	uint64_t end;       /* first position that is not a whole record */
-	uint64_t records;   /* messages scanned */
-	uint64_t pads;      /* pad records scanned */
-	uint64_t last_seq;  /* seq of the last message, 0 if none */
-	const char *stop;   /* why the scan stopped ("end of lap", reason) */
+	uint64_t start;	   /* where the scan began */
+	uint64_t end;	   /* first position that is not a whole record */
+	uint64_t records;  /* messages scanned */
+	uint64_t pads;	   /* pad records scanned */
+	uint64_t last_seq; /* seq of the last message, 0 if none */
+	const char *stop;  /* why the scan stopped ("end of lap", reason) */
 };
 
 /* results of nv_scan_bounds */
 #define NV_BOUNDS_OK 0
-#define NV_BOUNDS_BAD_ACK 1   /* acks[*bad] is not a record position near
+#define NV_BOUNDS_BAD_ACK                                                      \
+	1		   /* acks[*bad] is not a record position near
 			       * the tail */
-#define NV_BOUNDS_SPREAD 2    /* the acks are more than a ring apart */
+#define NV_BOUNDS_SPREAD 2 /* the acks are more than a ring apart */
 
 /*
  * nv_scan_bounds -- where recovery and check scan a ring from, and the
@@ -60,19 +61,19 @@ void nv_scan_ring_to(const unsigned char *ring, uint64_t ring_bytes,
 /* struct nv_ring_ref -- one producer ring and its slot, as its owner (a
  * writer) maps them */
 struct nv_ring_ref {
-	struct nv_map *map;       /* the data region, writable */
+	struct nv_map *map; /* the data region, writable */
 	struct nv_prod_slot *slot;
 	unsigned char *ring;
 	uint64_t ring_bytes;
-	unsigned id;              /* slot id = ring index */
-	const char *path;         /* the data file, for messages */
+	unsigned id;	  /* slot id = ring index */
+	const char *path; /* the data file, for messages */
 };
 
 /* struct nv_recovered -- what nv_recover_ring found and did */
 struct nv_recovered {
-	uint64_t tail;      /* end of the whole records, now pub_tail */
+	uint64_t tail;	    /* end of the whole records, now pub_tail */
 	uint64_t committed; /* highest committed sequence number (0: none) */
-	unsigned didx;      /* batch descriptor the next batch writes */
+	unsigned didx;	    /* batch descriptor the next batch writes */
 	struct nvmsg_recovery rep;
 };
 

@@ -69,7 +69,7 @@ committed_seq(const struct nv_ring_ref *r, uint64_t end, uint64_t last,
 
 	*newest = nv_desc_newest(r->slot, r->id, &nd);
 	if (*newest >= 0) {
-		uint64_t c = nv_mutant(4) ? nd.end_seq
+		uint64_t c = nv_mutant(4)	 ? nd.end_seq
 			     : nd.end_pos <= end ? nd.end_seq
 						 : nd.first_seq;
 		if (c > 0 && c - 1 > committed)
@@ -147,8 +147,9 @@ nv_recover_ring(const struct nv_ring_ref *r, const uint64_t *acks,
 	nv_tier_flush(r->map, r->slot->desc, sizeof(r->slot->desc));
 	rc = nv_tier_drain(r->map, NV_PP_PRODUCER_RECOVER);
 	if (rc < 0)
-		return nv_err_append(rc, "%s: ring %u: recovery not made "
-					 "durable",
+		return nv_err_append(rc,
+				     "%s: ring %u: recovery not made "
+				     "durable",
 				     r->path, r->id);
 	/* commit words: a power failure may have lost those of durable
 	 * records (they are stored after the barrier, never flushed) */

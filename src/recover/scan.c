@@ -12,8 +12,8 @@ void
 nv_scan_ring(const unsigned char *ring, uint64_t ring_bytes, unsigned producer,
 	     uint64_t start, struct nv_scan *s)
 {
-	nv_scan_ring_to(ring, ring_bytes, producer, start, start + ring_bytes, 0,
-			s);
+	nv_scan_ring_to(ring, ring_bytes, producer, start, start + ring_bytes,
+			0, s);
 }
 
 void

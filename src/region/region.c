@@ -49,8 +49,8 @@ nv_region_data_path(char *out, size_t cap, const char *dir, const char *name)
 }
 
 int
-nv_region_cursor_path(char *out, size_t cap, const char *dir,
-		      const char *name, const char *consumer)
+nv_region_cursor_path(char *out, size_t cap, const char *dir, const char *name,
+		      const char *consumer)
 {
 	int rc = nv_region_data_path(out, cap, dir, name);
 
@@ -61,8 +61,8 @@ nv_region_cursor_path(char *out, size_t cap, const char *dir,
 			      "invalid consumer name '%s': use 1 to 47 of "
 			      "[A-Za-z0-9_-]",
 			      consumer ? consumer : "(null)");
-	if ((size_t)snprintf(out, cap, "%s/%s.%s.nvcur", dir, name,
-			     consumer) >= cap)
+	if ((size_t)snprintf(out, cap, "%s/%s.%s.nvcur", dir, name, consumer) >=
+	    cap)
 		return nv_err(-ENAMETOOLONG, "%s: path too long", dir);
 	return 0;
 }
@@ -114,9 +114,8 @@ create_on_devdax(struct nv_region *r, const char *path, size_t len,
 	if (r->fd < 0)
 		return nv_err(-errno, "%s: %s", path, strerror(errno));
 	if (fstat(r->fd, &st) != 0 || devdax_size(&st) < len) {
-		rc = nv_err(-ENOSPC,
-			    "%s: device dax of %llu bytes, %zu needed", path,
-			    (unsigned long long)devdax_size(&st), len);
+		rc = nv_err(-ENOSPC, "%s: device dax of %llu bytes, %zu needed",
+			    path, (unsigned long long)devdax_size(&st), len);
 		goto fail;
 	}
 	r->size = len;
@@ -147,8 +146,8 @@ write_zeros(int fd, size_t len)
 }
 
 int
-nv_region_create(struct nv_region *r, const char *path, size_t len,
-		 mode_t mode, enum nvmsg_tier tier)
+nv_region_create(struct nv_region *r, const char *path, size_t len, mode_t mode,
+		 enum nvmsg_tier tier)
 {
 	int rc;
 
@@ -175,8 +174,8 @@ nv_region_create(struct nv_region *r, const char *path, size_t len,
 	if (rc == EOPNOTSUPP || rc == EINVAL)
 		rc = write_zeros(r->fd, len);
 	if (rc) {
-		rc = nv_err(-rc, "%s: cannot allocate %zu bytes: %s", path,
-			    len, strerror(rc));
+		rc = nv_err(-rc, "%s: cannot allocate %zu bytes: %s", path, len,
+			    strerror(rc));
 		goto fail;
 	}
 	r->size = len;
@@ -202,8 +201,8 @@ nv_region_open(struct nv_region *r, const char *path, int writable,
 	memset(r, 0, sizeof(*r));
 	snprintf(r->path, sizeof(r->path), "%s", path);
 	/* O_NONBLOCK: a FIFO in the channel's place must not hang open() */
-	r->fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC |
-				   O_NONBLOCK);
+	r->fd = open(path,
+		     (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK);
 	if (r->fd < 0) {
 		rc = -errno;
 		if (rc == -ENOENT)
@@ -213,8 +212,8 @@ nv_region_open(struct nv_region *r, const char *path, int writable,
 				      "%s: permission denied (opening %s): "
 				      "the file's owner and mode decide who "
 				      "may produce (write) and consume (read)",
-				      path, writable ? "read-write" :
-						       "read-only");
+				      path,
+				      writable ? "read-write" : "read-only");
 		if (rc == -EISDIR)
 			return nv_err(NVMSG_E_CORRUPT,
 				      "%s: is a directory, not a channel",
@@ -229,8 +228,8 @@ nv_region_open(struct nv_region *r, const char *path, int writable,
 	if (dax)
 		st.st_size = (off_t)dax;
 	else if (S_ISDIR(st.st_mode)) {
-		rc = nv_err(NVMSG_E_CORRUPT, "%s: is a directory, not a channel",
-			    path);
+		rc = nv_err(NVMSG_E_CORRUPT,
+			    "%s: is a directory, not a channel", path);
 		goto fail;
 	} else if (!S_ISREG(st.st_mode)) {
 		rc = nv_err(NVMSG_E_CORRUPT,
@@ -258,7 +257,7 @@ fail:
 static int
 read_by_map(struct nv_region *r, void *buf, size_t len)
 {
-	static const size_t tries[] = {4096, 2u << 20};
+	static const size_t tries[] = { 4096, 2u << 20 };
 
 	for (size_t i = 0; i < 2; i++) {
 		size_t m = tries[i];
@@ -327,13 +326,15 @@ nv_region_sync_dir(const char *dir)
 	int rc = 0;
 
 	if (dfd < 0)
-		return nv_err(-errno, "%s: cannot open the directory to sync "
-				      "it: %s",
+		return nv_err(-errno,
+			      "%s: cannot open the directory to sync "
+			      "it: %s",
 			      dir, strerror(errno));
 	if (fsync(dfd) != 0)
-		rc = nv_err(-errno, "%s: fsync of the directory failed (%s): "
-				    "a new file's name may not survive a "
-				    "power failure",
+		rc = nv_err(-errno,
+			    "%s: fsync of the directory failed (%s): "
+			    "a new file's name may not survive a "
+			    "power failure",
 			    dir, strerror(errno));
 	close(dfd);
 	return rc;

@@ -31,8 +31,8 @@ void nv_recorder_pause(int paused);
 uint64_t nv_recorder_points(void);
 
 /* eviction modes for nv_recorder_image */
-#define NV_EVICT_NONE 0   /* media only */
-#define NV_EVICT_ALL 1    /* every dirty word reached media */
+#define NV_EVICT_NONE 0	  /* media only */
+#define NV_EVICT_ALL 1	  /* every dirty word reached media */
 #define NV_EVICT_RANDOM 2 /* each dirty word with probability 1/2 */
 
 /*

@@ -95,8 +95,8 @@ nv_tier_map(struct nv_map *m, int fd, size_t len, enum nvmsg_tier tier,
 		return nv_err(-errno, "%s: mmap of %zu bytes failed: %s", path,
 			      len, strerror(errno));
 	m->base = base;
-	m->granularity =
-		tier == NVMSG_TIER_MSYNC ? NV_GRAN_PAGE : NV_GRAN_CACHE_LINE;
+	m->granularity = tier == NVMSG_TIER_MSYNC ? NV_GRAN_PAGE
+						  : NV_GRAN_CACHE_LINE;
 	if (tier == NVMSG_TIER_PMEM) {
 		/* a reader's map: a reader persists a dead producer's records
 		 * before acting on them (chan/bound.c); libpmem's flush runs
@@ -204,9 +204,9 @@ nd_domain(char *buf, size_t len)
 }
 
 void
-nv_tier_describe(enum nvmsg_tier tier, enum nv_gran granularity,
-		 char *backing, size_t blen, char *domain, size_t dlen,
-		 char *gran, size_t glen)
+nv_tier_describe(enum nvmsg_tier tier, enum nv_gran granularity, char *backing,
+		 size_t blen, char *domain, size_t dlen, char *gran,
+		 size_t glen)
 {
 	char nd[64];
 	const char *b = "unknown", *d = "unknown", *g = "unknown";

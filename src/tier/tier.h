@@ -32,23 +32,23 @@
 /* enum nv_gran -- the smallest store the tier makes durable as one unit
  * (libpmem2's store granularity; page for msync) */
 enum nv_gran {
-	NV_GRAN_BYTE = 0,       /* eADR: the CPU caches are persistent */
+	NV_GRAN_BYTE = 0,	/* eADR: the CPU caches are persistent */
 	NV_GRAN_CACHE_LINE = 1, /* flush instructions + fence */
-	NV_GRAN_PAGE = 2,       /* msync of whole pages */
+	NV_GRAN_PAGE = 2,	/* msync of whole pages */
 };
 
 /* enum nv_pp -- every persist point, by name */
 enum nv_pp {
-	NV_PP_CREATE_INIT = 1, /* new data region: header, tables */
-	NV_PP_CURSOR_INIT,     /* new cursor region */
-	NV_PP_CONSUMER_NAME,   /* consumer table entry's name, before state */
-	NV_PP_CONSUMER_SLOT,   /* consumer table entry (registration) */
-	NV_PP_CONSUMER_START,  /* registration: start positions re-read */
-	NV_PP_PRODUCER_CLAIM,  /* producer slot owner word */
+	NV_PP_CREATE_INIT = 1,	/* new data region: header, tables */
+	NV_PP_CURSOR_INIT,	/* new cursor region */
+	NV_PP_CONSUMER_NAME,	/* consumer table entry's name, before state */
+	NV_PP_CONSUMER_SLOT,	/* consumer table entry (registration) */
+	NV_PP_CONSUMER_START,	/* registration: start positions re-read */
+	NV_PP_PRODUCER_CLAIM,	/* producer slot owner word */
 	NV_PP_PRODUCER_RECOVER, /* producer: torn tail cut, hint rewritten */
-	NV_PP_RECORD,          /* send/commit: records + tail hint (1 barrier) */
-	NV_PP_ACK,             /* consumer acks (1 barrier for all rings) */
-	NV_PP_READER,          /* a reader persists a dead producer's
+	NV_PP_RECORD, /* send/commit: records + tail hint (1 barrier) */
+	NV_PP_ACK,    /* consumer acks (1 barrier for all rings) */
+	NV_PP_READER, /* a reader persists a dead producer's
 				* records past pub_tail before acting */
 	NV_PP_COUNT
 };
@@ -82,8 +82,7 @@ struct nv_map {
  * Returns 0 or NVMSG_E_NOT_PMEM, -errno.
  */
 int nv_tier_map(struct nv_map *m, int fd, size_t len, enum nvmsg_tier tier,
-		int writable,
-		const char *path);
+		int writable, const char *path);
 void nv_tier_unmap(struct nv_map *m);
 
 /*
@@ -152,7 +151,7 @@ nv_tier_persist(struct nv_map *m, const void *addr, size_t len, enum nv_pp pp)
 
 /* nv_tier_describe -- backing label, persistence domain, granularity */
 void nv_tier_describe(enum nvmsg_tier tier, enum nv_gran granularity,
-		      char *backing, size_t blen,
-		      char *domain, size_t dlen, char *gran, size_t glen);
+		      char *backing, size_t blen, char *domain, size_t dlen,
+		      char *gran, size_t glen);
 
 #endif

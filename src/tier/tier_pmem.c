@@ -30,8 +30,8 @@ nv_pmem_map(struct nv_map *m, int fd, size_t len, const char *path)
 			    pmem2_errormsg());
 		goto out_src;
 	}
-	pmem2_config_set_required_store_granularity(cfg,
-						    PMEM2_GRANULARITY_CACHE_LINE);
+	pmem2_config_set_required_store_granularity(
+		cfg, PMEM2_GRANULARITY_CACHE_LINE);
 	pmem2_config_set_length(cfg, len);
 	rc = pmem2_map_new(&map, cfg, src);
 	if (rc == PMEM2_E_GRANULARITY_NOT_SUPPORTED) {
@@ -54,10 +54,10 @@ nv_pmem_map(struct nv_map *m, int fd, size_t len, const char *path)
 	m->base = pmem2_map_get_address(map);
 	m->flush_fn = (void (*)(const void *, size_t))pmem2_get_flush_fn(map);
 	m->drain_fn = pmem2_get_drain_fn(map);
-	m->granularity =
-		pmem2_map_get_store_granularity(map) == PMEM2_GRANULARITY_BYTE
-			? NV_GRAN_BYTE
-			: NV_GRAN_CACHE_LINE;
+	m->granularity = pmem2_map_get_store_granularity(map) ==
+					 PMEM2_GRANULARITY_BYTE
+				 ? NV_GRAN_BYTE
+				 : NV_GRAN_CACHE_LINE;
 	rc = 0;
 out_cfg:
 	pmem2_config_delete(&cfg);

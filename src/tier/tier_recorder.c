@@ -22,7 +22,7 @@ struct region {
 	dev_t dev;
 	ino_t ino;
 	char name[256];
-	int fd;               /* read-only: reads the cache */
+	int fd; /* read-only: reads the cache */
 	uint64_t len;
 	unsigned char *media;
 };
@@ -78,7 +78,8 @@ hook_map(struct nv_map *m, const char *path)
 			abort();
 		struct region *g = &regions[nregions];
 		const char *slash = strrchr(path, '/');
-		snprintf(g->name, sizeof(g->name), "%s", slash ? slash + 1 : path);
+		snprintf(g->name, sizeof(g->name), "%s",
+			 slash ? slash + 1 : path);
 		g->dev = st.st_dev;
 		g->ino = st.st_ino;
 		g->len = (uint64_t)st.st_size;

@@ -56,13 +56,13 @@
 
 /* kinds of violation: each mutant must trip its own */
 enum kind {
-	K_LIVE,      /* visible before durable (I2, live walk) */
+	K_LIVE,	     /* visible before durable (I2, live walk) */
 	K_ACKPUB,    /* ack_pub ahead of the durable ack (live) */
 	K_OVERWRITE, /* the record at a durable ack was overwritten */
-	K_LOSS,      /* a sent message missing after recovery (I1) */
-	K_RAW,       /* a reader without a writer misses a sent message, or
+	K_LOSS,	     /* a sent message missing after recovery (I1) */
+	K_RAW,	     /* a reader without a writer misses a sent message, or
 		      * disagrees with what recovery then publishes */
-	K_LATE,      /* a consumer registered after the crash got a message
+	K_LATE,	     /* a consumer registered after the crash got a message
 		      * sent before it existed */
 	K_RESUME,    /* a consumer resumes elsewhere than its durable ack */
 	K_PHANTOM,   /* a message never sent, or bytes that differ (I2) */
@@ -71,8 +71,8 @@ enum kind {
 	K_COUNT
 };
 static const char *const kind_name[K_COUNT] = {
-	"live", "ackpub", "overwrite", "loss", "raw", "late",
-	"resume", "phantom", "order", "recovery",
+	"live", "ackpub", "overwrite", "loss",	"raw",
+	"late", "resume", "phantom",   "order", "recovery",
 };
 static uint64_t by_kind[K_COUNT];
 static uint64_t live_records; /* records the live walk checked */
@@ -124,8 +124,7 @@ msg_fill(unsigned p, uint64_t seq, unsigned char *b)
 		b[i] = (unsigned char)(p * 131 + seq * 7 + i * 13);
 }
 
-static void
-violation(enum kind k, const char *fmt, ...)
+static void violation(enum kind k, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 static void
@@ -184,13 +183,13 @@ check_visible(void)
 				 * must never be ahead of the durable ack */
 				memcpy(&durable, cm + NV_ACK_OFF + 64 * p, 8);
 				if (a[1] > durable)
-					violation(K_ACKPUB,
-						  "consumer c%u ring %u: ack_pub "
-						  "%llu visible, durable ack "
-						  "only %llu",
-						  c, p,
-						  (unsigned long long)a[1],
-						  (unsigned long long)durable);
+					violation(
+						K_ACKPUB,
+						"consumer c%u ring %u: ack_pub "
+						"%llu visible, durable ack "
+						"only %llu",
+						c, p, (unsigned long long)a[1],
+						(unsigned long long)durable);
 			}
 			close(fd);
 			if (a[0] < lo)
@@ -198,8 +197,8 @@ check_visible(void)
 		}
 		const unsigned char *ring =
 			live_data + L.ring_off + (uint64_t)p * RING;
-		const unsigned char *mring = media + L.ring_off +
-					     (uint64_t)p * RING;
+		const unsigned char *mring =
+			media + L.ring_off + (uint64_t)p * RING;
 		uint64_t pos = lo;
 		struct nv_rec_info ri;
 		const char *why;
@@ -216,11 +215,12 @@ check_visible(void)
 				/* below pub_tail every position from an ack
 				 * on is a whole record: a walk that cannot go
 				 * on proves nothing and says so */
-				violation(K_LIVE,
-					  "ring %u: position %llu below pub_tail "
-					  "%llu is not a whole record (%s)",
-					  p, (unsigned long long)pos,
-					  (unsigned long long)pub, why);
+				violation(
+					K_LIVE,
+					"ring %u: position %llu below pub_tail "
+					"%llu is not a whole record (%s)",
+					p, (unsigned long long)pos,
+					(unsigned long long)pub, why);
 				break;
 			}
 			live_records += ri.type == NV_REC_MSG;
@@ -283,7 +283,8 @@ first_msg(const unsigned char *d, unsigned p, uint64_t pos, int *whole)
 
 	*whole = 1;
 	for (unsigned n = 0; n < RING / NV_REC_ALIGN; n++) {
-		if (nv_rec_read(ring, RING, pos, NV_REC_SEALED, &ri, &why) != 0 ||
+		if (nv_rec_read(ring, RING, pos, NV_REC_SEALED, &ri, &why) !=
+			    0 ||
 		    ri.producer != p) {
 			if (n == 0)
 				*whole = 0;
@@ -337,11 +338,12 @@ drain(const char *cname, int flags, uint64_t first[NP], uint64_t last[NP],
 				  "from what was sent",
 				  cname, when, pr, (unsigned long long)v.seq);
 		if (last[pr] && v.seq != last[pr] + 1)
-			violation(K_ORDER,
-				  "%s %s: producer %u seq %llu after %llu (order "
-				  "or gap)",
-				  cname, when, pr, (unsigned long long)v.seq,
-				  (unsigned long long)last[pr]);
+			violation(
+				K_ORDER,
+				"%s %s: producer %u seq %llu after %llu (order "
+				"or gap)",
+				cname, when, pr, (unsigned long long)v.seq,
+				(unsigned long long)last[pr]);
 		if (!first[pr])
 			first[pr] = v.seq;
 		last[pr] = v.seq;
@@ -380,7 +382,8 @@ check_reads(unsigned c, const uint64_t first[NP], const uint64_t last[NP],
 				  "c%u %s: producer %u lost messages: sent "
 				  "%llu, received up to %llu (acked %llu, in "
 				  "flight %llu)",
-				  c, when, pr, (unsigned long long)W.sent_ok[pr],
+				  c, when, pr,
+				  (unsigned long long)W.sent_ok[pr],
 				  (unsigned long long)have,
 				  (unsigned long long)acked,
 				  (unsigned long long)tried);
@@ -394,7 +397,7 @@ check_recovered(void)
 {
 	struct nvmsg_producer *p;
 	struct nvmsg_check ck;
-	uint64_t committed[NP] = {0}, ack[NC][NP], e[NC][NP] = {{0}};
+	uint64_t committed[NP] = { 0 }, ack[NC][NP], e[NC][NP] = { { 0 } };
 	uint64_t first[NP], last[NP], raw_last[NC][NP];
 	int have[NC], raw_open[NC], rc;
 	long n;
@@ -407,24 +410,25 @@ check_recovered(void)
 			int whole;
 			uint64_t acked = W.acked[c][pr];
 			uint64_t tried = W.ack_try[c][pr];
-			e[c][pr] = have[c] ? first_msg(img, pr, ack[c][pr],
-						       &whole)
-					   : 0;
+			e[c][pr] =
+				have[c] ? first_msg(img, pr, ack[c][pr], &whole)
+					: 0;
 			if (!have[c])
 				continue;
 			/* a sent message past every ack it may have made
 			 * must be at its durable ack, whole */
 			if (!whole && tried < W.sent_ok[pr])
-				violation(K_OVERWRITE,
-					  "c%u ring %u: no whole record at the "
-					  "durable ack %llu, but messages up to "
-					  "%llu were sent and at most %llu "
-					  "acked",
-					  c, pr, (unsigned long long)ack[c][pr],
-					  (unsigned long long)W.sent_ok[pr],
-					  (unsigned long long)tried);
-			if (e[c][pr] && (e[c][pr] <= acked ||
-					 e[c][pr] > tried + 1))
+				violation(
+					K_OVERWRITE,
+					"c%u ring %u: no whole record at the "
+					"durable ack %llu, but messages up to "
+					"%llu were sent and at most %llu "
+					"acked",
+					c, pr, (unsigned long long)ack[c][pr],
+					(unsigned long long)W.sent_ok[pr],
+					(unsigned long long)tried);
+			if (e[c][pr] &&
+			    (e[c][pr] <= acked || e[c][pr] > tried + 1))
 				violation(K_RESUME,
 					  "c%u ring %u: durable ack at seq "
 					  "%llu, but acked %llu and in flight "
@@ -467,8 +471,9 @@ check_recovered(void)
 	n = drain("late", NVMSG_CONSUMER_CREATE, first, last,
 		  "registered before recovery");
 	if (n != 0)
-		violation(K_LATE, "a consumer registered on the crash image "
-				  "read %ld messages sent before it existed%s",
+		violation(K_LATE,
+			  "a consumer registered on the crash image "
+			  "read %ld messages sent before it existed%s",
 			  n, n < 0 ? " (it could not register)" : "");
 	for (unsigned i = 0; i < NP; i++) {
 		rc = nvmsg_producer_open(dir_img, "ch", (int)i, &p);
@@ -497,8 +502,9 @@ check_recovered(void)
 				violation(K_RECOVERY,
 					  "producer %u: committed %llu after "
 					  "a second open, %llu after the first",
-					  i, (unsigned long long)
-					  nvmsg_producer_committed(p),
+					  i,
+					  (unsigned long long)
+						  nvmsg_producer_committed(p),
 					  (unsigned long long)committed[i]);
 			nvmsg_producer_close(&p);
 		}
@@ -527,12 +533,12 @@ check_recovered(void)
 				    "after recovery");
 		for (unsigned pr = 0; pr < NP; pr++) {
 			if (first[pr] && last[pr] != committed[pr])
-				violation(K_RECOVERY,
-					  "%s: producer %u: received up to %llu "
-					  "but recovery says %llu committed",
-					  cname, pr,
-					  (unsigned long long)last[pr],
-					  (unsigned long long)committed[pr]);
+				violation(
+					K_RECOVERY,
+					"%s: producer %u: received up to %llu "
+					"but recovery says %llu committed",
+					cname, pr, (unsigned long long)last[pr],
+					(unsigned long long)committed[pr]);
 			/* the reader without a writer saw the same */
 			if (raw_open[c] && last[pr] != raw_last[c][pr])
 				violation(K_RAW,
@@ -545,8 +551,9 @@ check_recovered(void)
 	}
 	n = drain("late", 0, first, last, "after recovery");
 	if (n != 0)
-		violation(K_LATE, "the consumer registered on the crash image "
-				  "read %ld messages after recovery",
+		violation(K_LATE,
+			  "the consumer registered on the crash image "
+			  "read %ld messages after recovery",
 			  n);
 	nv_boot_salt ^= 0x5a5a;
 }
@@ -584,12 +591,13 @@ on_point(uint64_t point, enum nv_pp pp, void *arg)
 	if (evict_none_only)
 		nseeds = 1;
 	for (unsigned k = 0; k < nseeds; k++) {
-		int mode = k == 0 ? NV_EVICT_NONE :
-			   k == 1 ? NV_EVICT_ALL : NV_EVICT_RANDOM;
+		int mode = k == 0   ? NV_EVICT_NONE
+			   : k == 1 ? NV_EVICT_ALL
+				    : NV_EVICT_RANDOM;
 		if (!all_points && !evict_none_only)
 			mode = NV_EVICT_RANDOM;
-		long n = nv_recorder_image(dir_img, mode,
-					   seed_base * 1000003 + point * 31 + k);
+		long n = nv_recorder_image(
+			dir_img, mode, seed_base * 1000003 + point * 31 + k);
 		if (n < 0)
 			T_FAILF("image: %s", strerror((int)-n));
 		states++;
@@ -597,9 +605,11 @@ on_point(uint64_t point, enum nv_pp pp, void *arg)
 		if (getenv("T_CRASH_STOP") &&
 		    point == strtoull(getenv("T_CRASH_STOP"), NULL, 0) &&
 		    k == 0) {
-			fprintf(stderr, "stopped at point %llu pp %s, image in "
-				"%s\n", (unsigned long long)point,
-				nv_pp_name(pp), dir_img);
+			fprintf(stderr,
+				"stopped at point %llu pp %s, image in "
+				"%s\n",
+				(unsigned long long)point, nv_pp_name(pp),
+				dir_img);
 			nv_recorder_image(dir_img, mode,
 					  seed_base * 1000003 + point * 31 + k);
 			_exit(3);
@@ -623,8 +633,8 @@ do_send(unsigned p, int more)
 	msg_fill(p, seq, b);
 	if (seq > W.attempted[p])
 		W.attempted[p] = seq;
-	int rc = nvmsg_send(W.prod[p], b, msg_len(p, seq), more ? NVMSG_MORE : 0,
-			    0);
+	int rc = nvmsg_send(W.prod[p], b, msg_len(p, seq),
+			    more ? NVMSG_MORE : 0, 0);
 	if (rc == -EAGAIN)
 		return rc;
 	if (rc < 0)
@@ -765,8 +775,8 @@ run_workload(uint64_t seed, unsigned ops)
 				W.prod[p] = NULL;
 				W.abandoned++;
 				/* its replacement takes the free slot 3 */
-				ASSERT_OK(nvmsg_producer_open(
-					dir_live, "ch", 3, &W.prod[3]));
+				ASSERT_OK(nvmsg_producer_open(dir_live, "ch", 3,
+							      &W.prod[3]));
 			}
 		} else {
 			do_consume(c, 8, 1);
@@ -791,25 +801,35 @@ main(int argc, char **argv)
 	int expect = -1, opt;
 	uint64_t seed = 1;
 	static const struct option lo[] = {
-		{"seed", required_argument, 0, 's'},
-		{"workloads", required_argument, 0, 'w'},
-		{"ops", required_argument, 0, 'o'},
-		{"random-seeds", required_argument, 0, 'r'},
-		{"samples", required_argument, 0, 'n'},
-		{"expect", required_argument, 0, 'x'},
-		{"evict", required_argument, 0, 'e'},
-		{"no-interleave", no_argument, 0, 'i'},
-		{"verbose", no_argument, 0, 'v'},
-		{0, 0, 0, 0},
+		{ "seed", required_argument, 0, 's' },
+		{ "workloads", required_argument, 0, 'w' },
+		{ "ops", required_argument, 0, 'o' },
+		{ "random-seeds", required_argument, 0, 'r' },
+		{ "samples", required_argument, 0, 'n' },
+		{ "expect", required_argument, 0, 'x' },
+		{ "evict", required_argument, 0, 'e' },
+		{ "no-interleave", no_argument, 0, 'i' },
+		{ "verbose", no_argument, 0, 'v' },
+		{ 0, 0, 0, 0 },
 	};
 
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (opt) {
-		case 's': seed = strtoull(optarg, NULL, 0); break;
-		case 'w': workloads = (unsigned)atoi(optarg); break;
-		case 'o': ops = (unsigned)atoi(optarg); break;
-		case 'r': random_seeds = (unsigned)atoi(optarg); break;
-		case 'n': samples = (unsigned)atoi(optarg); break;
+		case 's':
+			seed = strtoull(optarg, NULL, 0);
+			break;
+		case 'w':
+			workloads = (unsigned)atoi(optarg);
+			break;
+		case 'o':
+			ops = (unsigned)atoi(optarg);
+			break;
+		case 'r':
+			random_seeds = (unsigned)atoi(optarg);
+			break;
+		case 'n':
+			samples = (unsigned)atoi(optarg);
+			break;
 		case 'x':
 			for (int k = 0; k < K_COUNT; k++)
 				if (strcmp(optarg, kind_name[k]) == 0)
@@ -819,14 +839,21 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'e': evict_none_only = strcmp(optarg, "none") == 0; break;
-		case 'i': interleave_on = 0; break;
-		case 'v': verbose = 1; break;
+		case 'e':
+			evict_none_only = strcmp(optarg, "none") == 0;
+			break;
+		case 'i':
+			interleave_on = 0;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
 		default:
-			fprintf(stderr, "usage: %s [--seed S] [--workloads W] "
-					"[--ops N] [--random-seeds K] "
-					"[--samples M] [--expect KIND] "
-					"[--evict none] [--no-interleave]\n",
+			fprintf(stderr,
+				"usage: %s [--seed S] [--workloads W] "
+				"[--ops N] [--random-seeds K] "
+				"[--samples M] [--expect KIND] "
+				"[--evict none] [--no-interleave]\n",
 				argv[0]);
 			return 2;
 		}
@@ -863,7 +890,8 @@ main(int argc, char **argv)
 	       (unsigned long long)live_records);
 	printf("violations by kind:");
 	for (int k = 0; k < K_COUNT; k++)
-		printf(" %s %llu", kind_name[k], (unsigned long long)by_kind[k]);
+		printf(" %s %llu", kind_name[k],
+		       (unsigned long long)by_kind[k]);
 	printf("\ncrash states: %llu, violations: %llu\n",
 	       (unsigned long long)states, (unsigned long long)violations);
 	if (live_records == 0) {

@@ -16,8 +16,7 @@
 
 #include <nvmsg.h>
 
-typedef int (*commit_fn)(struct nvmsg_producer *, struct nvmsg_claim *,
-			 int);
+typedef int (*commit_fn)(struct nvmsg_producer *, struct nvmsg_claim *, int);
 
 int
 nvmsg_commit(struct nvmsg_producer *p, struct nvmsg_claim *claim, int flags)

@@ -36,84 +36,84 @@
 #define T_FAIL 1
 #define T_SKIP 77
 
-#define T_FAILF(...)                                                        \
-	do {                                                                \
-		fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);             \
-		fprintf(stderr, __VA_ARGS__);                               \
-		fprintf(stderr, "\n");                                      \
-		exit(T_FAIL);                                               \
+#define T_FAILF(...)                                                           \
+	do {                                                                   \
+		fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                \
+		fprintf(stderr, __VA_ARGS__);                                  \
+		fprintf(stderr, "\n");                                         \
+		exit(T_FAIL);                                                  \
 	} while (0)
 
 /* a skip is for a developer's machine that lacks a part; in CI (.ci/run
  * exports NVMSG_CI=1) a test that cannot run fails loudly */
-#define T_SKIPF(...)                                                        \
-	do {                                                                \
-		int _ci = getenv("NVMSG_CI") != NULL;                       \
+#define T_SKIPF(...)                                                           \
+	do {                                                                   \
+		int _ci = getenv("NVMSG_CI") != NULL;                          \
 		fprintf(stderr, _ci ? "FAIL (cannot run in CI): " : "skip: "); \
-		fprintf(stderr, __VA_ARGS__);                               \
-		fprintf(stderr, "\n");                                      \
-		exit(_ci ? T_FAIL : T_SKIP);                                \
+		fprintf(stderr, __VA_ARGS__);                                  \
+		fprintf(stderr, "\n");                                         \
+		exit(_ci ? T_FAIL : T_SKIP);                                   \
 	} while (0)
 
-#define ASSERT_TRUE(c)                                                      \
-	do {                                                                \
-		if (!(c))                                                   \
-			T_FAILF("ASSERT_TRUE(%s) failed (last error: %s)",   \
-				#c, nvmsg_errmsg());                        \
+#define ASSERT_TRUE(c)                                                         \
+	do {                                                                   \
+		if (!(c))                                                      \
+			T_FAILF("ASSERT_TRUE(%s) failed (last error: %s)", #c, \
+				nvmsg_errmsg());                               \
 	} while (0)
 
-#define ASSERT_EQ(a, b)                                                     \
-	do {                                                                \
-		long long _a = (long long)(a), _b = (long long)(b);         \
-		if (_a != _b)                                               \
-			T_FAILF("ASSERT_EQ(%s, %s): %lld != %lld (%s)", #a,  \
-				#b, _a, _b, nvmsg_errmsg());                \
+#define ASSERT_EQ(a, b)                                                        \
+	do {                                                                   \
+		long long _a = (long long)(a), _b = (long long)(b);            \
+		if (_a != _b)                                                  \
+			T_FAILF("ASSERT_EQ(%s, %s): %lld != %lld (%s)", #a,    \
+				#b, _a, _b, nvmsg_errmsg());                   \
 	} while (0)
 
-#define ASSERT_NE(a, b)                                                     \
-	do {                                                                \
-		long long _a = (long long)(a), _b = (long long)(b);         \
-		if (_a == _b)                                               \
-			T_FAILF("ASSERT_NE(%s, %s): both %lld (%s)", #a, #b, \
-				_a, nvmsg_errmsg());                        \
+#define ASSERT_NE(a, b)                                                        \
+	do {                                                                   \
+		long long _a = (long long)(a), _b = (long long)(b);            \
+		if (_a == _b)                                                  \
+			T_FAILF("ASSERT_NE(%s, %s): both %lld (%s)", #a, #b,   \
+				_a, nvmsg_errmsg());                           \
 	} while (0)
 
 /* ASSERT_U64_EQ -- for values that do not fit a long long */
-#define ASSERT_U64_EQ(a, b)                                                 \
-	do {                                                                \
-		uint64_t _a = (uint64_t)(a), _b = (uint64_t)(b);            \
-		if (_a != _b)                                               \
-			T_FAILF("ASSERT_U64_EQ(%s, %s): %#" PRIx64           \
-				" != %#" PRIx64,                            \
-				#a, #b, _a, _b);                            \
+#define ASSERT_U64_EQ(a, b)                                                    \
+	do {                                                                   \
+		uint64_t _a = (uint64_t)(a), _b = (uint64_t)(b);               \
+		if (_a != _b)                                                  \
+			T_FAILF("ASSERT_U64_EQ(%s, %s): %#" PRIx64             \
+				" != %#" PRIx64,                               \
+				#a, #b, _a, _b);                               \
 	} while (0)
 
-#define ASSERT_OK(e)                                                        \
-	do {                                                                \
-		long long _r = (long long)(e);                              \
-		if (_r < 0)                                                 \
-			T_FAILF("%s = %lld (%s): %s", #e, _r,               \
-				nvmsg_strerror((int)_r), nvmsg_errmsg());   \
+#define ASSERT_OK(e)                                                           \
+	do {                                                                   \
+		long long _r = (long long)(e);                                 \
+		if (_r < 0)                                                    \
+			T_FAILF("%s = %lld (%s): %s", #e, _r,                  \
+				nvmsg_strerror((int)_r), nvmsg_errmsg());      \
 	} while (0)
 
 /* ASSERT_ERR -- E returns exactly CODE; both are named on failure */
-#define ASSERT_ERR(e, code)                                                 \
-	do {                                                                \
-		int _r = (int)(e), _c = (int)(code);                        \
-		if (_r != _c)                                               \
-			T_FAILF("%s = %d (%s), want %s = %d (%s); "          \
-				"errmsg: %s",                               \
-				#e, _r, nvmsg_strerror(_r), #code, _c,      \
-				nvmsg_strerror(_c), nvmsg_errmsg());        \
+#define ASSERT_ERR(e, code)                                                    \
+	do {                                                                   \
+		int _r = (int)(e), _c = (int)(code);                           \
+		if (_r != _c)                                                  \
+			T_FAILF("%s = %d (%s), want %s = %d (%s); "            \
+				"errmsg: %s",                                  \
+				#e, _r, nvmsg_strerror(_r), #code, _c,         \
+				nvmsg_strerror(_c), nvmsg_errmsg());           \
 	} while (0)
 
 /* ASSERT_CONTAINS -- string S holds SUB (case-sensitive) */
-#define ASSERT_CONTAINS(s, sub)                                             \
-	do {                                                                \
-		const char *_s = (s), *_sub = (sub);                        \
-		if (!_s || !strstr(_s, _sub))                               \
-			T_FAILF("%s does not contain \"%s\": \"%s\"", #s,   \
-				_sub, _s ? _s : "(null)");                  \
+#define ASSERT_CONTAINS(s, sub)                                                \
+	do {                                                                   \
+		const char *_s = (s), *_sub = (sub);                           \
+		if (!_s || !strstr(_s, _sub))                                  \
+			T_FAILF("%s does not contain \"%s\": \"%s\"", #s,      \
+				_sub, _s ? _s : "(null)");                     \
 	} while (0)
 
 /* t_tmpdir -- a fresh directory under /dev/shm (or BASE); every directory
@@ -165,8 +165,8 @@ t_tmpdir(void)
 
 /* t_create -- create a channel with the usual small geometry */
 static inline void
-t_create(const char *dir, const char *name, int tier, uint64_t cap,
-	 unsigned np, unsigned nc)
+t_create(const char *dir, const char *name, int tier, uint64_t cap, unsigned np,
+	 unsigned nc)
 {
 	struct nvmsg_channel_opts o = {
 		.tier = tier,
@@ -265,7 +265,7 @@ t_watchdog(unsigned seconds)
 static inline void
 t_no_core(void)
 {
-	struct rlimit rl = {0, 0};
+	struct rlimit rl = { 0, 0 };
 
 	setrlimit(RLIMIT_CORE, &rl);
 }
@@ -300,12 +300,12 @@ t_status_str(int st)
 }
 
 /* ASSERT_EXIT -- child PID exits with CODE */
-#define ASSERT_EXIT(pid, code)                                              \
-	do {                                                                \
-		int _st = t_wait(pid);                                      \
-		if (!WIFEXITED(_st) || WEXITSTATUS(_st) != (code))          \
-			T_FAILF("child %d: %s, want exit %d", (int)(pid),   \
-				t_status_str(_st), (code));                 \
+#define ASSERT_EXIT(pid, code)                                                 \
+	do {                                                                   \
+		int _st = t_wait(pid);                                         \
+		if (!WIFEXITED(_st) || WEXITSTATUS(_st) != (code))             \
+			T_FAILF("child %d: %s, want exit %d", (int)(pid),      \
+				t_status_str(_st), (code));                    \
 	} while (0)
 
 #endif

@@ -80,8 +80,8 @@ make_channel(const char *name)
 	struct nvmsg_view v;
 
 	t_create(dir, name, NVMSG_TIER_VOLATILE, RING, 2, 2);
-	ASSERT_OK(nvmsg_consumer_open(dir, name, "c", NVMSG_CONSUMER_CREATE,
-				      &c));
+	ASSERT_OK(
+		nvmsg_consumer_open(dir, name, "c", NVMSG_CONSUMER_CREATE, &c));
 	ASSERT_OK(nvmsg_producer_open(dir, name, 0, &p));
 	for (int i = 0; i < 5; i++)
 		ASSERT_OK(nvmsg_send(p, "hostile", 7, 0, 0));
@@ -188,8 +188,8 @@ expect_cli(const char *verb, const char *file, const char *why)
 	int rc = cli(verb, err, sizeof(err));
 
 	if (rc != 1)
-		T_FAILF("nvmsg %s %s: exit %d, want 1 (stderr: %s)", verb,
-			CHAN, rc, err);
+		T_FAILF("nvmsg %s %s: exit %d, want 1 (stderr: %s)", verb, CHAN,
+			rc, err);
 	ASSERT_CONTAINS(err, file);
 	ASSERT_CONTAINS(err, why);
 }
@@ -223,8 +223,7 @@ case_truncated(void)
 	b = slurp(cur_path, &n);
 	spill(cur_path, b, 200);
 	struct nvmsg_consumer *c;
-	ASSERT_ERR(nvmsg_consumer_open(dir, CHAN, "c", 0, &c),
-		   NVMSG_E_CORRUPT);
+	ASSERT_ERR(nvmsg_consumer_open(dir, CHAN, "c", 0, &c), NVMSG_E_CORRUPT);
 	ASSERT_CONTAINS(nvmsg_errmsg(), cur_path);
 	ASSERT_CONTAINS(nvmsg_errmsg(), "truncated");
 	expect_check_error(cur_path, "truncated");
@@ -372,8 +371,8 @@ case_record_past_end(void)
 	memcpy(r + 24, &len, 4);
 	spill(data_path, b, n);
 
-	ASSERT_OK(nvmsg_consumer_open(dir, CHAN, "c", NVMSG_CONSUMER_VERIFY,
-				      &c));
+	ASSERT_OK(
+		nvmsg_consumer_open(dir, CHAN, "c", NVMSG_CONSUMER_VERIFY, &c));
 	ASSERT_ERR(nvmsg_view(c, &v, 0), NVMSG_E_CORRUPT);
 	ASSERT_CONTAINS(nvmsg_errmsg(), data_path);
 	ASSERT_CONTAINS(nvmsg_errmsg(), "length past ring end");
@@ -409,8 +408,7 @@ case_cursor_ahead(void)
 	/* two rings ahead of the tail: no reader may trust it */
 	t_put64(cb + NV_ACK_OFF, tail + 2 * RING);
 	spill(cur_path, cb, cn);
-	ASSERT_ERR(nvmsg_consumer_open(dir, CHAN, "c", 0, &c),
-		   NVMSG_E_CORRUPT);
+	ASSERT_ERR(nvmsg_consumer_open(dir, CHAN, "c", 0, &c), NVMSG_E_CORRUPT);
 	ASSERT_CONTAINS(nvmsg_errmsg(), cur_path);
 	ASSERT_CONTAINS(nvmsg_errmsg(), "ahead");
 	ASSERT_TRUE(c == NULL);
@@ -422,8 +420,7 @@ case_cursor_ahead(void)
 	/* one record ahead (within a ring): the consumer still refuses */
 	t_put64(cb + NV_ACK_OFF, tail + 32);
 	spill(cur_path, cb, cn);
-	ASSERT_ERR(nvmsg_consumer_open(dir, CHAN, "c", 0, &c),
-		   NVMSG_E_CORRUPT);
+	ASSERT_ERR(nvmsg_consumer_open(dir, CHAN, "c", 0, &c), NVMSG_E_CORRUPT);
 	ASSERT_CONTAINS(nvmsg_errmsg(), cur_path);
 	/* more than a ring BEHIND the tail: no producer runs that far
 	 * ahead of an ack, and the records there are gone (found by
@@ -432,8 +429,7 @@ case_cursor_ahead(void)
 	spill(cur_path, cb, cn);
 	t_put64(b + prod_off, 3 * RING);
 	spill(data_path, b, n);
-	ASSERT_ERR(nvmsg_consumer_open(dir, CHAN, "c", 0, &c),
-		   NVMSG_E_CORRUPT);
+	ASSERT_ERR(nvmsg_consumer_open(dir, CHAN, "c", 0, &c), NVMSG_E_CORRUPT);
 	ASSERT_CONTAINS(nvmsg_errmsg(), cur_path);
 	ASSERT_CONTAINS(nvmsg_errmsg(), "more than a ring behind");
 	ASSERT_TRUE(c == NULL);
@@ -482,8 +478,8 @@ case_directory(void)
 	expect_cli("stat", data_path, "is a directory");
 	expect_cli("check", data_path, "is a directory");
 	/* creation refuses to replace it */
-	struct nvmsg_channel_opts o = {.tier = NVMSG_TIER_VOLATILE,
-				       .capacity_bytes = RING};
+	struct nvmsg_channel_opts o = { .tier = NVMSG_TIER_VOLATILE,
+					.capacity_bytes = RING };
 	ASSERT_ERR(nvmsg_channel_create(dir, CHAN, &o), -EEXIST);
 	ASSERT_CONTAINS(nvmsg_errmsg(), data_path);
 }
@@ -506,8 +502,7 @@ case_fifo(void)
 	if (mkfifo(cur_path, 0644) != 0)
 		T_FAILF("mkfifo %s: %s", cur_path, strerror(errno));
 	struct nvmsg_consumer *c;
-	ASSERT_ERR(nvmsg_consumer_open(dir, CHAN, "c", 0, &c),
-		   NVMSG_E_CORRUPT);
+	ASSERT_ERR(nvmsg_consumer_open(dir, CHAN, "c", 0, &c), NVMSG_E_CORRUPT);
 	ASSERT_CONTAINS(nvmsg_errmsg(), cur_path);
 	ASSERT_CONTAINS(nvmsg_errmsg(), "not a regular file");
 	expect_check_error(cur_path, "not a regular file");
@@ -679,8 +674,8 @@ sparse_consumer(void)
 	struct nvmsg_consumer *c;
 
 	sparse_refused("nvmsg_consumer_open",
-		       nvmsg_consumer_open(mnt, CHAN, "c", NVMSG_CONSUMER_CREATE,
-					   &c));
+		       nvmsg_consumer_open(mnt, CHAN, "c",
+					   NVMSG_CONSUMER_CREATE, &c));
 }
 
 static void
@@ -710,10 +705,10 @@ case_sparse(void)
 		const char *what;
 		void (*fn)(void);
 	} calls[] = {
-		{"stat", sparse_stat},
-		{"check", sparse_check},
-		{"consumer open", sparse_consumer},
-		{"producer open", sparse_producer},
+		{ "stat", sparse_stat },
+		{ "check", sparse_check },
+		{ "consumer open", sparse_consumer },
+		{ "producer open", sparse_producer },
 	};
 	struct nvmsg_producer *p;
 	size_t n;
@@ -760,20 +755,20 @@ static const struct {
 	const char *name;
 	void (*run)(void);
 } cases[] = {
-	{"truncated", case_truncated},
-	{"zero_length", case_zero_length},
-	{"bad_magic", case_bad_magic},
-	{"future_version", case_future_version},
-	{"old_version", case_old_version},
-	{"header_checksum", case_header_checksum},
-	{"geometry", case_geometry},
-	{"record_past_end", case_record_past_end},
-	{"cursor_ahead", case_cursor_ahead},
-	{"cursor_other_channel", case_cursor_other_channel},
-	{"directory", case_directory},
-	{"fifo", case_fifo},
-	{"enospc", case_enospc},
-	{"sparse", case_sparse},
+	{ "truncated", case_truncated },
+	{ "zero_length", case_zero_length },
+	{ "bad_magic", case_bad_magic },
+	{ "future_version", case_future_version },
+	{ "old_version", case_old_version },
+	{ "header_checksum", case_header_checksum },
+	{ "geometry", case_geometry },
+	{ "record_past_end", case_record_past_end },
+	{ "cursor_ahead", case_cursor_ahead },
+	{ "cursor_other_channel", case_cursor_other_channel },
+	{ "directory", case_directory },
+	{ "fifo", case_fifo },
+	{ "enospc", case_enospc },
+	{ "sparse", case_sparse },
 };
 
 int

@@ -59,8 +59,8 @@ setup(void)
 
 	nvmsg_channel_unlink(dir, CHAN);
 	t_create(dir, CHAN, NVMSG_TIER_VOLATILE, RING, 2, 1);
-	ASSERT_OK(nvmsg_consumer_open(dir, CHAN, "c", NVMSG_CONSUMER_CREATE,
-				      &c));
+	ASSERT_OK(
+		nvmsg_consumer_open(dir, CHAN, "c", NVMSG_CONSUMER_CREATE, &c));
 	nvmsg_consumer_close(&c);
 	ASSERT_OK(nvmsg_producer_open(dir, CHAN, 0, &p));
 	for (int i = 0; i < 6; i++)

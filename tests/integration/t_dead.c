@@ -48,7 +48,7 @@ static void
 run(int tier)
 {
 	const char *dir = t_tmpdir();
-	struct nvmsg_channel_opts o = {.tier = tier, .mode = 0644};
+	struct nvmsg_channel_opts o = { .tier = tier, .mode = 0644 };
 	struct nvmsg_consumer *co;
 	struct nvmsg_producer *p;
 	struct nvmsg_stat st;

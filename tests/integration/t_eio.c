@@ -30,7 +30,7 @@
 #include "t.h"
 #include "tier/tier.h"
 
-static int fail_drains; /* fail every barrier while set */
+static int fail_drains;	  /* fail every barrier while set */
 static int fail_dir_sync; /* fail fsync of directories while set */
 static unsigned failed;
 
@@ -114,8 +114,8 @@ expect_only(const char *dir, const char **want, unsigned n)
 	struct nvmsg_consumer *c;
 	struct nvmsg_view v;
 
-	ASSERT_OK(nvmsg_consumer_open(dir, "ch", "c", NVMSG_CONSUMER_VERIFY,
-				      &c));
+	ASSERT_OK(
+		nvmsg_consumer_open(dir, "ch", "c", NVMSG_CONSUMER_VERIFY, &c));
 	for (unsigned i = 0; i < n; i++) {
 		ASSERT_OK(nvmsg_view(c, &v, 0));
 		ASSERT_EQ(v.len, strlen(want[i]));
@@ -132,7 +132,7 @@ static void
 run(int tier, const char *base)
 {
 	const char *dir = t_tmpdir_in(base);
-	struct nvmsg_channel_opts o = {.tier = tier, .mode = 0644};
+	struct nvmsg_channel_opts o = { .tier = tier, .mode = 0644 };
 	struct nvmsg_producer *p;
 	struct nvmsg_consumer *c;
 	struct nvmsg_claim cl;
@@ -140,8 +140,8 @@ run(int tier, const char *base)
 	size_t len;
 
 	ASSERT_OK(nvmsg_channel_create(dir, "ch", &o));
-	ASSERT_OK(nvmsg_consumer_open(dir, "ch", "c", NVMSG_CONSUMER_CREATE,
-				      &c));
+	ASSERT_OK(
+		nvmsg_consumer_open(dir, "ch", "c", NVMSG_CONSUMER_CREATE, &c));
 	nvmsg_consumer_close(&c);
 	ASSERT_OK(nvmsg_producer_open(dir, "ch", 0, &p));
 	ASSERT_OK(nvmsg_send(p, "a", 1, 0, 0));
@@ -160,12 +160,12 @@ run(int tier, const char *base)
 	ASSERT_ERR(nvmsg_reserve(p, 1, &cl, 0, 0), -EIO);
 	ASSERT_ERR(nvmsg_producer_flush(p), -EIO);
 	/* live: "a" only */
-	expect_only(dir, (const char *[]){"a"}, 1);
+	expect_only(dir, (const char *[]){ "a" }, 1);
 	ASSERT_ERR(nvmsg_producer_close(&p), -EIO);
 	ASSERT_TRUE(p == NULL);
 	/* the producer is gone: a reader extending its bound over whole
 	 * records finds none of the failed ones */
-	expect_only(dir, (const char *[]){"a"}, 1);
+	expect_only(dir, (const char *[]){ "a" }, 1);
 
 	/* a batch: NVMSG_MORE records, then the flush's barrier fails */
 	ASSERT_OK(nvmsg_producer_open(dir, "ch", 0, &p));
@@ -176,10 +176,10 @@ run(int tier, const char *base)
 	ASSERT_ERR(nvmsg_producer_flush(p), -EIO);
 	fail_drains = 0;
 	ASSERT_ERR(nvmsg_producer_flush(p), -EIO);
-	expect_only(dir, (const char *[]){"a"}, 1);
+	expect_only(dir, (const char *[]){ "a" }, 1);
 	/* close would publish the batch: it must not, and must say so */
 	ASSERT_ERR(nvmsg_producer_close(&p), -EIO);
-	expect_only(dir, (const char *[]){"a"}, 1);
+	expect_only(dir, (const char *[]){ "a" }, 1);
 
 	/* close's own barrier fails on a pending batch */
 	ASSERT_OK(nvmsg_producer_open(dir, "ch", 0, &p));
@@ -188,14 +188,14 @@ run(int tier, const char *base)
 	fail_drains = 1;
 	ASSERT_ERR(nvmsg_producer_close(&p), -EIO);
 	fail_drains = 0;
-	expect_only(dir, (const char *[]){"a"}, 1);
+	expect_only(dir, (const char *[]){ "a" }, 1);
 
 	/* a new producer resumes after what committed: "a" is seq 1 */
 	ASSERT_OK(nvmsg_producer_open(dir, "ch", 0, &p));
 	ASSERT_EQ(nvmsg_producer_committed(p), 1);
 	ASSERT_OK(nvmsg_send(p, "h", 1, 0, 0));
 	ASSERT_OK(nvmsg_producer_close(&p));
-	expect_only(dir, (const char *[]){"a", "h"}, 2);
+	expect_only(dir, (const char *[]){ "a", "h" }, 2);
 
 	/* recv: a failed ack after the copy leaves *len set (the message is
 	 * held, not acked) and it comes again after a reopen */
@@ -207,7 +207,7 @@ run(int tier, const char *base)
 	ASSERT_EQ(len, 1);
 	ASSERT_TRUE(buf[0] == 'a');
 	nvmsg_consumer_close(&c);
-	expect_only(dir, (const char *[]){"a", "h"}, 2);
+	expect_only(dir, (const char *[]){ "a", "h" }, 2);
 	/* and a recv with nothing to read leaves *len at 0 */
 	ASSERT_OK(nvmsg_consumer_open(dir, "ch", "c", 0, &c));
 	ASSERT_OK(nvmsg_recv(c, buf, sizeof(buf), &len, 0));
@@ -224,7 +224,8 @@ static void
 dir_sync(void)
 {
 	const char *dir = t_tmpdir_in("/var/tmp");
-	struct nvmsg_channel_opts o = {.tier = NVMSG_TIER_MSYNC, .mode = 0644};
+	struct nvmsg_channel_opts o = { .tier = NVMSG_TIER_MSYNC,
+					.mode = 0644 };
 	struct nvmsg_consumer *c;
 	struct nvmsg_stat st;
 	char path[600];
@@ -244,8 +245,8 @@ dir_sync(void)
 	ASSERT_EQ(st.nconsumers, 0);
 	snprintf(path, sizeof(path), "%s/ch.c.nvcur", dir);
 	ASSERT_TRUE(access(path, F_OK) != 0);
-	ASSERT_OK(nvmsg_consumer_open(dir, "ch", "c", NVMSG_CONSUMER_CREATE,
-				      &c));
+	ASSERT_OK(
+		nvmsg_consumer_open(dir, "ch", "c", NVMSG_CONSUMER_CREATE, &c));
 	nvmsg_consumer_close(&c);
 	ASSERT_OK(nvmsg_channel_unlink(dir, "ch"));
 }
@@ -255,16 +256,16 @@ static void
 forked(void)
 {
 	const char *dir = t_tmpdir();
-	struct nvmsg_channel_opts o = {.tier = NVMSG_TIER_VOLATILE,
-				       .mode = 0644};
+	struct nvmsg_channel_opts o = { .tier = NVMSG_TIER_VOLATILE,
+					.mode = 0644 };
 	struct nvmsg_producer *p;
 	struct nvmsg_consumer *c;
 	struct nvmsg_view v;
 	int status;
 
 	ASSERT_OK(nvmsg_channel_create(dir, "ch", &o));
-	ASSERT_OK(nvmsg_consumer_open(dir, "ch", "c", NVMSG_CONSUMER_CREATE,
-				      &c));
+	ASSERT_OK(
+		nvmsg_consumer_open(dir, "ch", "c", NVMSG_CONSUMER_CREATE, &c));
 	ASSERT_OK(nvmsg_producer_open(dir, "ch", 0, &p));
 	ASSERT_OK(nvmsg_send(p, "a", 1, 0, 0));
 	pid_t pid = fork();

@@ -58,8 +58,8 @@ test_group(void)
 
 	ASSERT_TRUE(st != NULL);
 	t_create(dir, "g", NVMSG_TIER_MSYNC, 64 << 10, NP, 1);
-	ASSERT_OK(nvmsg_consumer_open(dir, "g", "c", NVMSG_CONSUMER_CREATE,
-				      &c));
+	ASSERT_OK(
+		nvmsg_consumer_open(dir, "g", "c", NVMSG_CONSUMER_CREATE, &c));
 	for (int k = 0; k < NP; k++) {
 		pid[k] = fork();
 		ASSERT_TRUE(pid[k] >= 0);
@@ -72,7 +72,7 @@ test_group(void)
 		ASSERT_TRUE(waitpid(pid[k], &status, 0) == pid[k]);
 		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
-	int next[NP] = {0};
+	int next[NP] = { 0 };
 	for (int i = 0; i < NP * N; i++) {
 		struct nvmsg_view v;
 		char want[64];

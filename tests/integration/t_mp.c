@@ -96,8 +96,8 @@ producer_main(const char *dir, int id, uint32_t n)
 	if (nvmsg_abort(p, &cl) != 0 || cl.seq == 0 || cl.seq > n + 1ull)
 		T_FAILF("producer %d: resumes at seq %" PRIu64, id, cl.seq);
 	for (uint32_t c = from; c <= n; c++) {
-		struct msg_hdr h = {MAGIC, (uint32_t)id, c,
-				    fill_len((uint32_t)id, c)};
+		struct msg_hdr h = { MAGIC, (uint32_t)id, c,
+				     fill_len((uint32_t)id, c) };
 		memcpy(buf, &h, sizeof(h));
 		for (uint32_t i = 0; i < h.fill; i++)
 			buf[sizeof(h) + i] = fill_byte((uint32_t)id, c, i);
@@ -115,18 +115,18 @@ producer_main(const char *dir, int id, uint32_t n)
 static void
 write_rec(int fd, uint32_t producer, uint32_t counter)
 {
-	struct rec r = {producer, counter};
+	struct rec r = { producer, counter };
 
 	if (write(fd, &r, sizeof(r)) != (ssize_t)sizeof(r))
 		T_FAILF("results write: %s", strerror(errno));
 }
 
 static int
-consumer_main(const char *dir, const char *name, uint32_t n,
-	      uint64_t die_at, int die_mode)
+consumer_main(const char *dir, const char *name, uint32_t n, uint64_t die_at,
+	      int die_mode)
 {
 	struct nvmsg_consumer *c = NULL;
-	uint32_t last[NPROD] = {0};
+	uint32_t last[NPROD] = { 0 };
 	int first[NPROD];
 	uint64_t recorded = 0, redelivered = 0;
 	char path[600];
@@ -140,14 +140,16 @@ consumer_main(const char *dir, const char *name, uint32_t n,
 		T_FAILF("%s: %s", path, strerror(errno));
 	if (st.st_size % (off_t)sizeof(struct rec)) {
 		/* a record cut by a kill inside write(2): not recorded */
-		if (ftruncate(fd, st.st_size - st.st_size %
-					      (off_t)sizeof(struct rec)) != 0)
+		if (ftruncate(fd,
+			      st.st_size -
+				      st.st_size % (off_t)sizeof(struct rec)) !=
+		    0)
 			T_FAILF("ftruncate: %s", strerror(errno));
 		fprintf(stderr, "%s: cut a partial record\n", name);
 	}
 	struct rec r;
-	while (pread(fd, &r, sizeof(r),
-		     (off_t)(recorded * sizeof(r))) == (ssize_t)sizeof(r)) {
+	while (pread(fd, &r, sizeof(r), (off_t)(recorded * sizeof(r))) ==
+	       (ssize_t)sizeof(r)) {
 		if (r.producer >= NPROD || r.counter != last[r.producer] + 1)
 			T_FAILF("%s: results file corrupt at record %" PRIu64,
 				name, recorded);
@@ -280,8 +282,8 @@ spawn_consumer(int k, uint64_t die_at, int die_mode)
 	snprintf(n, sizeof(n), "%u", g_n);
 	snprintf(at, sizeof(at), "%" PRIu64, die_at);
 	snprintf(mode, sizeof(mode), "%d", die_mode);
-	char *argv[] = {"t_mp", "consumer", (char *)g_dir, name, n, at, mode,
-			NULL};
+	char *argv[] = { "t_mp", "consumer", (char *)g_dir, name,
+			 n,	 at,	     mode,	    NULL };
 	return spawn(argv);
 }
 
@@ -314,7 +316,7 @@ static uint64_t
 verify(int k)
 {
 	char path[600];
-	uint32_t last[NPROD] = {0};
+	uint32_t last[NPROD] = { 0 };
 	uint64_t nrec = 0, lost = 0, phantom = 0;
 	struct rec r;
 	FILE *f;
@@ -327,8 +329,9 @@ verify(int k)
 		nrec++;
 		if (r.producer >= NPROD || r.counter != last[r.producer] + 1) {
 			if (phantom++ < 5)
-				fprintf(stderr, "c%d record %" PRIu64 ": "
-						"producer %u message %u\n",
+				fprintf(stderr,
+					"c%d record %" PRIu64 ": "
+					"producer %u message %u\n",
 					k, nrec, r.producer, r.counter);
 			continue;
 		}
@@ -346,10 +349,10 @@ verify(int k)
 
 /* struct life -- one start of a consumer, from its life log */
 struct life {
-	uint64_t start;      /* records in its results file when it began */
+	uint64_t start; /* records in its results file when it began */
 	int redeliveries;
-	struct rec red;      /* the (last) redelivered message */
-	int ended;           /* it wrote its "end" line */
+	struct rec red; /* the (last) redelivered message */
+	int ended;	/* it wrote its "end" line */
 };
 
 /* lives -- parse consumer K's life log */
@@ -369,7 +372,7 @@ lives(int k, struct life *out, int cap)
 		if (strcmp(word, "life") == 0) {
 			if (n == cap)
 				T_FAILF("c%d: more than %d lives", k, cap);
-			out[n++] = (struct life){.start = a};
+			out[n++] = (struct life){ .start = a };
 		} else if (strcmp(word, "redelivery") == 0 && n > 0 &&
 			   fscanf(f, "%llu", &b) == 1) {
 			out[n - 1].redeliveries++;
@@ -390,7 +393,7 @@ static struct rec
 record_at(int k, uint64_t i)
 {
 	char path[600];
-	struct rec r = {0, 0};
+	struct rec r = { 0, 0 };
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/c%d.res", g_dir, k);
@@ -425,8 +428,8 @@ check_redelivery(const struct life *l, int idx, int want_min, int want_max)
 static int
 run(int tier, uint32_t n)
 {
-	uint64_t seed = t_env_u64("NVMSG_MP_SEED",
-				  (uint64_t)getpid() ^ t_now_ns());
+	uint64_t seed =
+		t_env_u64("NVMSG_MP_SEED", (uint64_t)getpid() ^ t_now_ns());
 	uint64_t timeout_s = t_env_u64("NVMSG_MP_TIMEOUT", 560);
 	uint64_t t0 = t_now_ns(), total = (uint64_t)n * NPROD;
 	struct nvmsg_consumer *c = NULL;
@@ -468,8 +471,9 @@ run(int tier, uint32_t n)
 		char id[8], nn[16];
 		snprintf(id, sizeof(id), "%d", i);
 		snprintf(nn, sizeof(nn), "%u", n);
-		char *argv[] = {"t_mp", "producer", (char *)g_dir, id, nn,
-				NULL};
+		char *argv[] = {
+			"t_mp", "producer", (char *)g_dir, id, nn, NULL
+		};
 		kids[NCONS + i].pid = spawn(argv);
 		snprintf(kids[NCONS + i].role, sizeof(kids[0].role),
 			 "producer %d", i);
@@ -500,8 +504,8 @@ run(int tier, uint32_t n)
 			       records_of(0));
 			fflush(stdout);
 			life = 1;
-			kids[0].pid = spawn_consumer(0, die_ack,
-						     DIE_BEFORE_ACK);
+			kids[0].pid =
+				spawn_consumer(0, die_ack, DIE_BEFORE_ACK);
 		}
 		struct child *p1 = &kids[NCONS + 1];
 		if (!pkilled && !p1->done && records_of(1) >= pkill_at) {
@@ -515,8 +519,10 @@ run(int tier, uint32_t n)
 				fflush(stdout);
 				char nn[16];
 				snprintf(nn, sizeof(nn), "%u", n);
-				char *argv[] = {"t_mp", "producer",
-						(char *)g_dir, "1", nn, NULL};
+				char *argv[] = {
+					"t_mp", "producer", (char *)g_dir,
+					"1",	nn,	    NULL
+				};
 				p1->pid = spawn(argv);
 			} else {
 				/* it ended before the kill landed */
@@ -554,10 +560,10 @@ run(int tier, uint32_t n)
 			       records_of(0));
 			fflush(stdout);
 			life++;
-			kids[0].pid = life == 2 ? spawn_consumer(0, die_rec,
-							    DIE_BEFORE_RECORD)
-						: spawn_consumer(0, 0,
-								 DIE_NONE);
+			kids[0].pid =
+				life == 2 ? spawn_consumer(0, die_rec,
+							   DIE_BEFORE_RECORD)
+					  : spawn_consumer(0, 0, DIE_NONE);
 			continue;
 		}
 		kids[k].done = 1;
@@ -615,12 +621,13 @@ run(int tier, uint32_t n)
 	ASSERT_EQ(s.depth_bytes, 0);
 	ASSERT_EQ(s.nconsumers, NCONS);
 	printf("t_mp %s: %d producers x %u messages (producer 1 killed "
-	       "once), %d consumers (c0 killed 3 times, resumed at %" PRIu64 ", %" PRIu64 ", %" PRIu64
+	       "once), %d consumers (c0 killed 3 times, resumed at %" PRIu64
+	       ", %" PRIu64 ", %" PRIu64
 	       " records, %d allowed redelivery(ies)): each consumer got "
 	       "%" PRIu64 " messages exactly once and in order, 0 lost, "
 	       "0 phantom (%.1f s)\n",
-	       nvmsg_tier_name(tier), NPROD, n, NCONS, lv[1].start,
-	       lv[2].start, lv[3].start, redelivered, total,
+	       nvmsg_tier_name(tier), NPROD, n, NCONS, lv[1].start, lv[2].start,
+	       lv[3].start, redelivered, total,
 	       (double)(t_now_ns() - t0) / 1e9);
 	return T_PASS;
 }

@@ -212,8 +212,8 @@ test_user(void)
 		ASSERT_OK(nvmsg_channel_stat(dir, "ch", &s));
 		ASSERT_EQ(s.nconsumers, 1);
 		/* the directory is not ours: no create, no unlink */
-		struct nvmsg_channel_opts o = {.tier = NVMSG_TIER_VOLATILE,
-					       .capacity_bytes = 4096};
+		struct nvmsg_channel_opts o = { .tier = NVMSG_TIER_VOLATILE,
+						.capacity_bytes = 4096 };
 		ASSERT_ERR(nvmsg_channel_create(dir, "mine", &o), -EACCES);
 		ASSERT_ERR(nvmsg_channel_unlink(dir, "ch"), -EACCES);
 		exit(T_PASS);

@@ -44,7 +44,8 @@ main(void)
 	/* nothing at all is left: no channel, no temporary, no cursor */
 	ASSERT_EQ(t_count_entries(dir), 0);
 	/* the same with the default geometry and an explicit mode */
-	o = (struct nvmsg_channel_opts){.tier = NVMSG_TIER_PMEM, .mode = 0600};
+	o = (struct nvmsg_channel_opts){ .tier = NVMSG_TIER_PMEM,
+					 .mode = 0600 };
 	ASSERT_ERR(nvmsg_channel_create(dir, "ch.big", &o), NVMSG_E_NOT_PMEM);
 	ASSERT_EQ(t_count_entries(dir), 0);
 	/* and again: a refusal leaves no state that changes the answer */
@@ -60,8 +61,8 @@ main(void)
 	struct nvmsg_consumer *c = NULL;
 	struct nvmsg_producer *p = NULL;
 	t_create(dir, "forged", NVMSG_TIER_EMULATED, 4096, 1, 1);
-	ASSERT_OK(nvmsg_consumer_open(dir, "forged", "c",
-				      NVMSG_CONSUMER_CREATE, &c));
+	ASSERT_OK(nvmsg_consumer_open(dir, "forged", "c", NVMSG_CONSUMER_CREATE,
+				      &c));
 	nvmsg_consumer_close(&c);
 	snprintf(path, sizeof(path), "%s/forged.nvmsg", dir);
 	int fd = open(path, O_RDWR | O_CLOEXEC);
@@ -73,8 +74,7 @@ main(void)
 	ASSERT_EQ(pwrite(fd, &h, NV_HDR_CHECKED + 8, 0), NV_HDR_CHECKED + 8);
 	close(fd);
 	int before = t_count_entries(dir);
-	ASSERT_ERR(nvmsg_producer_open(dir, "forged", 0, &p),
-		   NVMSG_E_NOT_PMEM);
+	ASSERT_ERR(nvmsg_producer_open(dir, "forged", 0, &p), NVMSG_E_NOT_PMEM);
 	ASSERT_TRUE(p == NULL);
 	check_message(nvmsg_errmsg(), path);
 	ASSERT_ERR(nvmsg_consumer_open(dir, "forged", "c", 0, &c),

@@ -95,7 +95,7 @@
 #include "t_util.h"
 
 #define PC_MAGIC 0x314d4350u /* "PCM1" */
-#define PC_HDR 16u           /* magic, producer, num */
+#define PC_HDR 16u	     /* magic, producer, num */
 #define PC_MAX_LEN 256u
 #define PC_CAPACITY (64u * 1024u) /* per ring: a few hundred sends wrap */
 #define PC_PRODUCERS 4u
@@ -146,9 +146,9 @@ static const char *reading = "";
 static _Noreturn void
 bad(const char *what, int rc)
 {
-	say("%s %s%s%s: %s (%s)",
-	    rc == NVMSG_E_CORRUPT ? "DAMAGED" : "BAD", reading,
-	    *reading ? ": " : "", what, nvmsg_strerror(rc), nvmsg_errmsg());
+	say("%s %s%s%s: %s (%s)", rc == NVMSG_E_CORRUPT ? "DAMAGED" : "BAD",
+	    reading, *reading ? ": " : "", what, nvmsg_strerror(rc),
+	    nvmsg_errmsg());
 	drain();
 	exit(1);
 }
@@ -334,7 +334,8 @@ view_one(struct nvmsg_consumer *c, int64_t timeout_ns, unsigned *prod,
 	if (rc < 0)
 		bad("nvmsg_view", rc);
 	if (!msg_check(&v, num)) {
-		say("DAMAGED %s%spayload of producer %u seq %" PRIu64 " len %zu is "
+		say("DAMAGED %s%spayload of producer %u seq %" PRIu64
+		    " len %zu is "
 		    "not one this program wrote",
 		    reading, *reading ? ": " : "", v.producer, v.seq, v.len);
 		drain();

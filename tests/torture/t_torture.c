@@ -86,34 +86,34 @@ enum phase {
 };
 
 static const char *const phase_name[PH_N] = {
-	"startup", "idle", "send", "reserve-commit", "more-batch",
-	"write-ack", "done",
+	"startup",    "idle",	   "send", "reserve-commit",
+	"more-batch", "write-ack", "done",
 };
 
 /* the critical windows: each needs --min-window kills */
-static const unsigned critical[] = {PH_SEND, PH_CLAIM, PH_BATCH, PH_RECORD};
+static const unsigned critical[] = { PH_SEND, PH_CLAIM, PH_BATCH, PH_RECORD };
 #define NCRIT (sizeof(critical) / sizeof(critical[0]))
 
 /* the parent's view of the children, in a MAP_SHARED anonymous mapping
  * that survives their kills; reset for each round */
 struct shared {
-	_Atomic unsigned phase[MAXP + MAXC]; /* written by the process */
-	_Atomic uint64_t attempted[MAXP];    /* producer: highest number
+	_Atomic unsigned phase[MAXP + MAXC];   /* written by the process */
+	_Atomic uint64_t attempted[MAXP];      /* producer: highest number
 					      * handed to the library */
-	_Atomic uint64_t sent[MAXP];         /* producer: highest number
+	_Atomic uint64_t sent[MAXP];	       /* producer: highest number
 					      * the API says is durable */
-	_Atomic uint64_t acked[MAXC][MAXP];  /* consumer: stored after
+	_Atomic uint64_t acked[MAXC][MAXP];    /* consumer: stored after
 					      * nvmsg_ack returned */
-	_Atomic uint64_t mode[3];            /* producers: messages sent by
+	_Atomic uint64_t mode[3];	       /* producers: messages sent by
 					      * commit, send, batch */
-	_Atomic uint64_t lost[MAXP];         /* producer: committed < sent */
+	_Atomic uint64_t lost[MAXP];	       /* producer: committed < sent */
 	_Atomic uint64_t phantom[MAXP + MAXC]; /* seen live, by the process
 						* that saw it */
-	_Atomic uint64_t dup_acked[MAXC];    /* received again after its ack
+	_Atomic uint64_t dup_acked[MAXC];      /* received again after its ack
 					      * returned */
-	_Atomic uint64_t redelivered[MAXC];  /* received again, ack never
+	_Atomic uint64_t redelivered[MAXC];    /* received again, ack never
 					      * returned: allowed */
-	_Atomic uint64_t cut[MAXC];          /* partial tail records cut */
+	_Atomic uint64_t cut[MAXC];	       /* partial tail records cut */
 };
 
 /* one consumer record; 16 bytes at a 16-aligned offset never straddle a
@@ -208,8 +208,8 @@ producer(unsigned id, uint64_t s)
 	uint64_t sent = atomic_load(&sh->sent[id]);
 	uint64_t att = atomic_load(&sh->attempted[id]);
 	if (num < sent) {
-		fprintf(stderr, "producer %u: committed %llu < sent %llu\n",
-			id, (unsigned long long)num, (unsigned long long)sent);
+		fprintf(stderr, "producer %u: committed %llu < sent %llu\n", id,
+			(unsigned long long)num, (unsigned long long)sent);
 		atomic_fetch_add(&sh->lost[id], sent - num);
 	}
 	if (num > att) {
@@ -289,8 +289,8 @@ check_recs(int fd, unsigned c, uint64_t nrec,
 		if (got != (ssize_t)(want * sizeof(buf[0])))
 			T_FAILF("results of consumer %u: short read", c);
 		for (uint64_t j = 0; j < want; j++, i++) {
-			if (buf[j].check != rec_check(c, i, buf[j].producer,
-						      buf[j].num))
+			if (buf[j].check !=
+			    rec_check(c, i, buf[j].producer, buf[j].num))
 				return i;
 			fn(&buf[j], arg);
 		}
@@ -321,8 +321,10 @@ open_results(unsigned c, uint64_t *last, uint64_t *nrec)
 		_exit(4);
 	if (st.st_size % (off_t)sizeof(struct rec)) {
 		/* a kill inside pwrite: that message was not acked */
-		if (ftruncate(fd, st.st_size - st.st_size %
-					      (off_t)sizeof(struct rec)) != 0)
+		if (ftruncate(fd,
+			      st.st_size -
+				      st.st_size % (off_t)sizeof(struct rec)) !=
+		    0)
 			_exit(4);
 		atomic_fetch_add(&sh->cut[c], 1);
 	}
@@ -342,7 +344,7 @@ consumer(unsigned c)
 	struct nvmsg_consumer *co;
 	struct nvmsg_view v;
 	char name[16];
-	uint64_t last[MAXP] = {0}, total = 0, nrec, views = 0;
+	uint64_t last[MAXP] = { 0 }, total = 0, nrec, views = 0;
 	unsigned char b[128];
 
 	snprintf(name, sizeof(name), "c%u", c);
@@ -372,8 +374,9 @@ consumer(unsigned c)
 		    n > atomic_load(&sh->attempted[p])) {
 			/* garbled, or never handed to the library: never
 			 * recorded, so the end check also sees it lost */
-			fprintf(stderr, "consumer %u: phantom message from %u "
-					"seq %llu (number %llu, %zu bytes)\n",
+			fprintf(stderr,
+				"consumer %u: phantom message from %u "
+				"seq %llu (number %llu, %zu bytes)\n",
 				c, v.producer, (unsigned long long)v.seq,
 				(unsigned long long)n, v.len);
 			atomic_fetch_add(&sh->phantom[slot], 1);
@@ -391,14 +394,15 @@ consumer(unsigned c)
 				atomic_fetch_add(&sh->redelivered[c], 1);
 			} else {
 				atomic_fetch_add(&sh->dup_acked[c], 1);
-				fprintf(stderr, "consumer %u: producer %llu "
-						"number %llu again, its ack "
-						"returned before\n",
+				fprintf(stderr,
+					"consumer %u: producer %llu "
+					"number %llu again, its ack "
+					"returned before\n",
 					c, (unsigned long long)p,
 					(unsigned long long)n);
 			}
 		} else {
-			struct rec r = {(uint32_t)p, 0, n};
+			struct rec r = { (uint32_t)p, 0, n };
 			r.check = rec_check(c, nrec, r.producer, n);
 			if (pwrite(fd, &r, sizeof(r),
 				   (off_t)(nrec * sizeof(r))) !=
@@ -473,7 +477,7 @@ static void
 verify(unsigned c, uint64_t *lost, uint64_t *phantom, uint64_t *reordered)
 {
 	char path[512];
-	struct tally t = {0};
+	struct tally t = { 0 };
 	struct stat st;
 	int fd = open(result_path(c, path, sizeof(path)), O_RDONLY);
 
@@ -513,8 +517,9 @@ corrupt_one(unsigned c)
 	if (pread(fd, &byte, 1, at) == 1) {
 		byte ^= 4;
 		if (pwrite(fd, &byte, 1, at) == 1) {
-			fprintf(stderr, "inject: flipped a bit of consumer "
-					"%u's record %lld\n",
+			fprintf(stderr,
+				"inject: flipped a bit of consumer "
+				"%u's record %lld\n",
 				c, (long long)(at / 16));
 			inject = INJ_NONE;
 		}
@@ -585,22 +590,32 @@ main(int argc, char **argv)
 	uint64_t seed = (uint64_t)time(NULL);
 	int opt;
 	static const struct option lo[] = {
-		{"seed", required_argument, 0, 's'},
-		{"kills", required_argument, 0, 'k'},
-		{"messages", required_argument, 0, 'm'},
-		{"tier", required_argument, 0, 't'},
-		{"min-window", required_argument, 0, 'w'},
-		{"inject", required_argument, 0, 'i'},
-		{0, 0, 0, 0},
+		{ "seed", required_argument, 0, 's' },
+		{ "kills", required_argument, 0, 'k' },
+		{ "messages", required_argument, 0, 'm' },
+		{ "tier", required_argument, 0, 't' },
+		{ "min-window", required_argument, 0, 'w' },
+		{ "inject", required_argument, 0, 'i' },
+		{ 0, 0, 0, 0 },
 	};
 
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (opt) {
-		case 's': seed = strtoull(optarg, NULL, 0); break;
-		case 'k': kills_wanted = (unsigned)atoi(optarg); break;
-		case 'm': nmsg = strtoull(optarg, NULL, 0); break;
-		case 't': tier = nvmsg_tier_parse(optarg); break;
-		case 'w': min_window = (unsigned)atoi(optarg); break;
+		case 's':
+			seed = strtoull(optarg, NULL, 0);
+			break;
+		case 'k':
+			kills_wanted = (unsigned)atoi(optarg);
+			break;
+		case 'm':
+			nmsg = strtoull(optarg, NULL, 0);
+			break;
+		case 't':
+			tier = nvmsg_tier_parse(optarg);
+			break;
+		case 'w':
+			min_window = (unsigned)atoi(optarg);
+			break;
 		case 'i':
 			if (!strcmp(optarg, "corrupt"))
 				inject = INJ_CORRUPT;
@@ -610,10 +625,11 @@ main(int argc, char **argv)
 				T_FAILF("--inject corrupt or skip-ack");
 			break;
 		default:
-			fprintf(stderr, "usage: %s [--seed S] [--kills K] "
-					"[--messages N] [--tier T] "
-					"[--min-window W] "
-					"[--inject corrupt|skip-ack]\n",
+			fprintf(stderr,
+				"usage: %s [--seed S] [--kills K] "
+				"[--messages N] [--tier T] "
+				"[--min-window W] "
+				"[--inject corrupt|skip-ack]\n",
 				argv[0]);
 			return 2;
 		}
@@ -633,9 +649,9 @@ main(int argc, char **argv)
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_TRUE(sh != MAP_FAILED);
-	uint64_t s = seed | 1, kills = 0, rounds = 0, by_phase[PH_N] = {0};
+	uint64_t s = seed | 1, kills = 0, rounds = 0, by_phase[PH_N] = { 0 };
 	uint64_t lost = 0, phantom = 0, reordered = 0, redelivered = 0;
-	uint64_t dup_acked = 0, cut = 0, modes[3] = {0};
+	uint64_t dup_acked = 0, cut = 0, modes[3] = { 0 };
 	/* rounds of a fresh channel each, until enough kills landed */
 	while (kills < kills_wanted) {
 		snprintf(rdir, sizeof(rdir), "%s/r%llu", base,
@@ -649,12 +665,11 @@ main(int argc, char **argv)
 			struct nvmsg_consumer *co;
 			char name[16];
 			snprintf(name, sizeof(name), "c%u", c);
-			ASSERT_OK(nvmsg_consumer_open(dir, "t", name,
-						      NVMSG_CONSUMER_CREATE,
-						      &co));
+			ASSERT_OK(nvmsg_consumer_open(
+				dir, "t", name, NVMSG_CONSUMER_CREATE, &co));
 			nvmsg_consumer_close(&co);
 		}
-		pid_t pids[MAXP + MAXC] = {0};
+		pid_t pids[MAXP + MAXC] = { 0 };
 		for (unsigned p = 0; p < np; p++)
 			pids[p] = spawn(p, rng(&s));
 		for (unsigned c = 0; c < nc; c++)
@@ -671,8 +686,8 @@ main(int argc, char **argv)
 			 */
 			int aim = rng(&s) % 4 != 0;
 			if (!aim) {
-				struct timespec ts = {0,
-						      (long)(rng(&s) % 400000)};
+				struct timespec ts = { 0, (long)(rng(&s) %
+								 400000) };
 				nanosleep(&ts, NULL);
 			}
 			/* reap whoever finished */

@@ -39,8 +39,8 @@ open_c(const char *name, const char *cons)
 static void
 test_null(void)
 {
-	struct nvmsg_channel_opts o = {.tier = NVMSG_TIER_VOLATILE,
-				       .capacity_bytes = 4096};
+	struct nvmsg_channel_opts o = { .tier = NVMSG_TIER_VOLATILE,
+					.capacity_bytes = 4096 };
 	struct nvmsg_producer *p = (void *)1, *pp;
 	struct nvmsg_consumer *c = (void *)1, *cc;
 	struct nvmsg_stat st;
@@ -263,8 +263,7 @@ test_wrong_mode(void)
 
 	ASSERT_ERR(nvmsg_send(cp, "x", 1, 0, 0), NVMSG_E_WRONG_MODE);
 	ASSERT_CONTAINS(nvmsg_errmsg(), "not a producer");
-	ASSERT_ERR(nvmsg_send(cp, "x", 1, NVMSG_BLOCK, -1),
-		   NVMSG_E_WRONG_MODE);
+	ASSERT_ERR(nvmsg_send(cp, "x", 1, NVMSG_BLOCK, -1), NVMSG_E_WRONG_MODE);
 	ASSERT_ERR(nvmsg_reserve(cp, 1, &cl, 0, 0), NVMSG_E_WRONG_MODE);
 	ASSERT_ERR(nvmsg_commit(cp, &cl, 0), NVMSG_E_WRONG_MODE);
 	ASSERT_ERR(nvmsg_abort(cp, &cl), NVMSG_E_WRONG_MODE);
@@ -287,8 +286,8 @@ test_wrong_mode(void)
 static void
 test_names(void)
 {
-	struct nvmsg_channel_opts o = {.tier = NVMSG_TIER_VOLATILE,
-				       .capacity_bytes = 4096};
+	struct nvmsg_channel_opts o = { .tier = NVMSG_TIER_VOLATILE,
+					.capacity_bytes = 4096 };
 	struct nvmsg_producer *p = NULL;
 	struct nvmsg_consumer *c = NULL;
 	struct nvmsg_stat st;
@@ -299,8 +298,8 @@ test_names(void)
 	n48[48] = '\0';
 	memset(n47, 'y', 47);
 	n47[47] = '\0';
-	const char *bad[] = {"", ".", "..", ".ch", "a/b", "../up", "/abs",
-			     "a b", "a\n", "a*", "ä", n48};
+	const char *bad[] = { "",     ".",   "..",  ".ch", "a/b", "../up",
+			      "/abs", "a b", "a\n", "a*",  "ä",	  n48 };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ASSERT_ERR(nvmsg_channel_create(dir, bad[i], &o),
 			   NVMSG_E_BAD_NAME);
@@ -312,15 +311,14 @@ test_names(void)
 			   NVMSG_E_BAD_NAME);
 		ASSERT_ERR(nvmsg_channel_stat(dir, bad[i], &st),
 			   NVMSG_E_BAD_NAME);
-		ASSERT_ERR(nvmsg_channel_unlink(dir, bad[i]),
-			   NVMSG_E_BAD_NAME);
+		ASSERT_ERR(nvmsg_channel_unlink(dir, bad[i]), NVMSG_E_BAD_NAME);
 	}
 	ASSERT_EQ(t_count_entries(dir), before);
 	/* the longest name, and dots inside a channel name, are fine */
 	t_create(dir, n47, NVMSG_TIER_VOLATILE, 4096, 1, 2);
 	t_create(dir, "a.b-c_D.9", NVMSG_TIER_VOLATILE, 4096, 1, 2);
 	/* consumer names: no dots; registration refuses bad ones */
-	const char *badc[] = {"", ".", "a.b", "c.", "a/b", "a b", n48};
+	const char *badc[] = { "", ".", "a.b", "c.", "a/b", "a b", n48 };
 	for (size_t i = 0; i < sizeof(badc) / sizeof(badc[0]); i++) {
 		ASSERT_ERR(nvmsg_consumer_open(dir, "a.b-c_D.9", badc[i],
 					       NVMSG_CONSUMER_CREATE, &c),
@@ -345,18 +343,24 @@ test_opts(void)
 	int before = t_count_entries(dir);
 
 	/* geometry */
-	uint64_t caps[] = {1, 2048, 4095, 4097, 5000, 3u << 12,
-			   NVMSG_MAX_CAPACITY * 2, UINT64_MAX,
-			   (uint64_t)1 << 63};
+	uint64_t caps[] = { 1,
+			    2048,
+			    4095,
+			    4097,
+			    5000,
+			    3u << 12,
+			    NVMSG_MAX_CAPACITY * 2,
+			    UINT64_MAX,
+			    (uint64_t)1 << 63 };
 	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
-		o = (struct nvmsg_channel_opts){.tier = NVMSG_TIER_VOLATILE,
-						.capacity_bytes = caps[i]};
+		o = (struct nvmsg_channel_opts){ .tier = NVMSG_TIER_VOLATILE,
+						 .capacity_bytes = caps[i] };
 		ASSERT_ERR(nvmsg_channel_create(dir, "o", &o), -EINVAL);
 		ASSERT_CONTAINS(nvmsg_errmsg(), "capacity");
 	}
-	o = (struct nvmsg_channel_opts){.tier = NVMSG_TIER_VOLATILE,
-					.capacity_bytes = 4096,
-					.max_producers = 65};
+	o = (struct nvmsg_channel_opts){ .tier = NVMSG_TIER_VOLATILE,
+					 .capacity_bytes = 4096,
+					 .max_producers = 65 };
 	ASSERT_ERR(nvmsg_channel_create(dir, "o", &o), -EINVAL);
 	o.max_producers = 1000000;
 	ASSERT_ERR(nvmsg_channel_create(dir, "o", &o), -EINVAL);
@@ -373,23 +377,23 @@ test_opts(void)
 	o.mode = 070000;
 	ASSERT_ERR(nvmsg_channel_create(dir, "o", &o), -EINVAL);
 	/* tier */
-	int tiers[] = {0, -1, 5, 99, 1 << 30};
+	int tiers[] = { 0, -1, 5, 99, 1 << 30 };
 	for (size_t i = 0; i < sizeof(tiers) / sizeof(tiers[0]); i++) {
-		o = (struct nvmsg_channel_opts){.tier = tiers[i],
-						.capacity_bytes = 4096};
+		o = (struct nvmsg_channel_opts){ .tier = tiers[i],
+						 .capacity_bytes = 4096 };
 		ASSERT_ERR(nvmsg_channel_create(dir, "o", &o), NVMSG_E_TIER);
 		ASSERT_CONTAINS(nvmsg_errmsg(), "tier");
 	}
 	/* no refusal left a file, not even a temporary one */
 	ASSERT_EQ(t_count_entries(dir), before);
 	/* a missing directory */
-	o = (struct nvmsg_channel_opts){.tier = NVMSG_TIER_VOLATILE,
-					.capacity_bytes = 4096};
+	o = (struct nvmsg_channel_opts){ .tier = NVMSG_TIER_VOLATILE,
+					 .capacity_bytes = 4096 };
 	ASSERT_ERR(nvmsg_channel_create(t_path(dir, "nodir"), "o", &o),
 		   -ENOENT);
 	ASSERT_CONTAINS(nvmsg_errmsg(), "nodir");
 	/* defaults: zero means default */
-	o = (struct nvmsg_channel_opts){.tier = NVMSG_TIER_VOLATILE};
+	o = (struct nvmsg_channel_opts){ .tier = NVMSG_TIER_VOLATILE };
 	ASSERT_OK(nvmsg_channel_create(dir, "o", &o));
 	ASSERT_OK(nvmsg_channel_stat(dir, "o", &st));
 	ASSERT_EQ(st.capacity_bytes, 1u << 20);
@@ -436,8 +440,8 @@ test_tables(void)
 	/* the consumer table fills */
 	c1 = open_c("t", "one");
 	c2 = open_c("t", "two");
-	ASSERT_ERR(nvmsg_consumer_open(dir, "t", "three",
-				       NVMSG_CONSUMER_CREATE, &c),
+	ASSERT_ERR(nvmsg_consumer_open(dir, "t", "three", NVMSG_CONSUMER_CREATE,
+				       &c),
 		   NVMSG_E_FULL_TABLE);
 	ASSERT_CONTAINS(nvmsg_errmsg(), "consumer slots");
 	ASSERT_TRUE(c == NULL);
@@ -539,14 +543,13 @@ test_still_works(void)
 static void
 test_regressions(void)
 {
-	struct nvmsg_producer *p[3] = {NULL, NULL, NULL};
+	struct nvmsg_producer *p[3] = { NULL, NULL, NULL };
 	struct nvmsg_consumer *c = NULL;
 
 	t_create(dir, "rg", NVMSG_TIER_VOLATILE, 4096, 2, 2);
 	ASSERT_ERR(nvmsg_consumer_open(dir, "rg", "a.b", 0, &c),
 		   NVMSG_E_BAD_NAME);
-	ASSERT_ERR(nvmsg_consumer_open(dir, "rg", "", 0, &c),
-		   NVMSG_E_BAD_NAME);
+	ASSERT_ERR(nvmsg_consumer_open(dir, "rg", "", 0, &c), NVMSG_E_BAD_NAME);
 	ASSERT_TRUE(c == NULL);
 	ASSERT_OK(nvmsg_producer_open(dir, "rg", NVMSG_ANY_PRODUCER, &p[0]));
 	ASSERT_OK(nvmsg_producer_open(dir, "rg", NVMSG_ANY_PRODUCER, &p[1]));

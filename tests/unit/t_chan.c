@@ -18,10 +18,11 @@ roundtrip(int tier)
 	size_t len;
 
 	t_create(dir, "ch", tier, 4096, 2, 4);
-	ASSERT_OK(nvmsg_consumer_open(dir, "ch", "a", NVMSG_CONSUMER_CREATE |
-				      NVMSG_CONSUMER_VERIFY, &a));
-	ASSERT_OK(nvmsg_consumer_open(dir, "ch", "b", NVMSG_CONSUMER_CREATE,
-				      &b));
+	ASSERT_OK(nvmsg_consumer_open(
+		dir, "ch", "a", NVMSG_CONSUMER_CREATE | NVMSG_CONSUMER_VERIFY,
+		&a));
+	ASSERT_OK(
+		nvmsg_consumer_open(dir, "ch", "b", NVMSG_CONSUMER_CREATE, &b));
 	ASSERT_OK(nvmsg_producer_open(dir, "ch", NVMSG_ANY_PRODUCER, &p));
 	ASSERT_EQ(nvmsg_view(a, &v, 0), -EAGAIN);
 

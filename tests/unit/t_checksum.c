@@ -27,8 +27,10 @@ test_seeded(void)
 		buf[i] = (unsigned char)t_rng(&s);
 	/* lengths across XXH3's internal code paths: 0, 1-3, 4-8, 9-16,
 	 * 17-128, 129-240, long */
-	static const size_t lens[] = {0, 1, 3, 4, 8, 9, 16, 17, 100, 128,
-				      129, 200, 240, 241, 1000, 4096};
+	static const size_t lens[] = {
+		0,   1,	  3,   4,   8,	 9,   16,   17,
+		100, 128, 129, 200, 240, 241, 1000, 4096
+	};
 	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
 		size_t len = lens[k];
 		uint64_t a = nv_checksum(buf, len, 4096);
@@ -45,7 +47,7 @@ test_seeded(void)
 		memcpy(copy + 3, buf, len);
 		ASSERT_U64_EQ(a, nv_checksum(copy + 3, len, 4096));
 		/* any single flipped bit changes it */
-		for (size_t bit = 0; bit < len * 8; bit += len > 64 ? 61 : 1) {
+		for (size_t bit = 0; bit<len * 8; bit += len> 64 ? 61 : 1) {
 			buf[bit / 8] ^= (unsigned char)(1u << (bit % 8));
 			uint64_t b = nv_checksum(buf, len, 4096);
 			buf[bit / 8] ^= (unsigned char)(1u << (bit % 8));

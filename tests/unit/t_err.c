@@ -15,18 +15,18 @@ static const struct {
 	int code;
 	const char *name;
 } codes[] = {
-	{NVMSG_E_CORRUPT, "NVMSG_E_CORRUPT"},
-	{NVMSG_E_VERSION, "NVMSG_E_VERSION"},
-	{NVMSG_E_NOT_PMEM, "NVMSG_E_NOT_PMEM"},
-	{NVMSG_E_TOO_BIG, "NVMSG_E_TOO_BIG"},
-	{NVMSG_E_EMPTY_MSG, "NVMSG_E_EMPTY_MSG"},
-	{NVMSG_E_WRONG_MODE, "NVMSG_E_WRONG_MODE"},
-	{NVMSG_E_NO_CONSUMER, "NVMSG_E_NO_CONSUMER"},
-	{NVMSG_E_FULL_TABLE, "NVMSG_E_FULL_TABLE"},
-	{NVMSG_E_BAD_NAME, "NVMSG_E_BAD_NAME"},
-	{NVMSG_E_MISMATCH, "NVMSG_E_MISMATCH"},
-	{NVMSG_E_TIER, "NVMSG_E_TIER"},
-	{NVMSG_E_FORKED, "NVMSG_E_FORKED"},
+	{ NVMSG_E_CORRUPT, "NVMSG_E_CORRUPT" },
+	{ NVMSG_E_VERSION, "NVMSG_E_VERSION" },
+	{ NVMSG_E_NOT_PMEM, "NVMSG_E_NOT_PMEM" },
+	{ NVMSG_E_TOO_BIG, "NVMSG_E_TOO_BIG" },
+	{ NVMSG_E_EMPTY_MSG, "NVMSG_E_EMPTY_MSG" },
+	{ NVMSG_E_WRONG_MODE, "NVMSG_E_WRONG_MODE" },
+	{ NVMSG_E_NO_CONSUMER, "NVMSG_E_NO_CONSUMER" },
+	{ NVMSG_E_FULL_TABLE, "NVMSG_E_FULL_TABLE" },
+	{ NVMSG_E_BAD_NAME, "NVMSG_E_BAD_NAME" },
+	{ NVMSG_E_MISMATCH, "NVMSG_E_MISMATCH" },
+	{ NVMSG_E_TIER, "NVMSG_E_TIER" },
+	{ NVMSG_E_FORKED, "NVMSG_E_FORKED" },
 };
 #define NCODES (sizeof(codes) / sizeof(codes[0]))
 
@@ -62,8 +62,8 @@ test_names(void)
 	ASSERT_TRUE(strcmp(nvmsg_strerror(-ENOENT), strerror(ENOENT)) == 0);
 	ASSERT_TRUE(strcmp(nvmsg_strerror(-EAGAIN), strerror(EAGAIN)) == 0);
 	ASSERT_TRUE(strcmp(nvmsg_strerror(-EACCES), strerror(EACCES)) == 0);
-	ASSERT_TRUE(strcmp(nvmsg_strerror(-ETIMEDOUT),
-			   strerror(ETIMEDOUT)) == 0);
+	ASSERT_TRUE(strcmp(nvmsg_strerror(-ETIMEDOUT), strerror(ETIMEDOUT)) ==
+		    0);
 	ASSERT_TRUE(nvmsg_strerror(0) != NULL);
 	ASSERT_TRUE(strcmp(nvmsg_strerror(0), unknown) != 0);
 	/* positive and far-out codes are never NULL */
@@ -154,7 +154,7 @@ test_thread_local(void)
 	nv_err(-EINVAL, "main thread");
 	ASSERT_EQ(pthread_barrier_init(&bar, NULL, N), 0);
 	for (int i = 0; i < N; i++) {
-		t[i] = (struct th){.id = i, .ok = 0, .bar = &bar};
+		t[i] = (struct th){ .id = i, .ok = 0, .bar = &bar };
 		ASSERT_EQ(pthread_create(&tid[i], NULL, thread_main, &t[i]), 0);
 	}
 	for (int i = 0; i < N; i++) {

@@ -33,8 +33,8 @@ test_layout(void)
 	ASSERT_EQ(l.ring_off, 12288);
 	ASSERT_EQ(l.file_bytes, 16384);
 	ASSERT_OK(nv_layout_compute(&l, 1u << 20, 64, 64));
-	ASSERT_EQ(l.prod_table_off, 4096 + 4096);          /* 64 x 64 B */
-	ASSERT_EQ(l.ring_off, 8192 + 16384);               /* 64 x 256 B */
+	ASSERT_EQ(l.prod_table_off, 4096 + 4096); /* 64 x 64 B */
+	ASSERT_EQ(l.ring_off, 8192 + 16384);	  /* 64 x 256 B */
 	ASSERT_EQ(l.file_bytes, 8192 + 16384 + 64ull * (1u << 20));
 	/* every combination keeps tables and rings page-aligned */
 	for (unsigned np = 1; np <= 64; np += 7)
@@ -44,8 +44,8 @@ test_layout(void)
 			ASSERT_EQ(l.ring_off % 4096, 0);
 			ASSERT_TRUE(l.prod_table_off >=
 				    l.cons_table_off + nc * 64ull);
-			ASSERT_TRUE(l.ring_off >= l.prod_table_off +
-							  np * 256ull);
+			ASSERT_TRUE(l.ring_off >=
+				    l.prod_table_off + np * 256ull);
 			ASSERT_EQ(l.file_bytes, l.ring_off + np * 8192ull);
 		}
 	/* the largest geometry does not overflow */
@@ -141,16 +141,16 @@ test_data_hdr(void)
 		uint64_t val;
 		unsigned size;
 	} geo[] = {
-		{offsetof(struct nv_data_hdr, header_bytes), 8192, 4},
-		{offsetof(struct nv_data_hdr, ring_bytes), 8192 + 32, 8},
-		{offsetof(struct nv_data_hdr, ring_bytes), 1024, 8},
-		{offsetof(struct nv_data_hdr, ring_bytes), 1ull << 40, 8},
-		{offsetof(struct nv_data_hdr, max_producers), 0, 4},
-		{offsetof(struct nv_data_hdr, max_producers), 65, 4},
-		{offsetof(struct nv_data_hdr, max_consumers), 0, 4},
-		{offsetof(struct nv_data_hdr, max_consumers), 1000, 4},
-		{offsetof(struct nv_data_hdr, tier), 0, 4},
-		{offsetof(struct nv_data_hdr, tier), 5, 4},
+		{ offsetof(struct nv_data_hdr, header_bytes), 8192, 4 },
+		{ offsetof(struct nv_data_hdr, ring_bytes), 8192 + 32, 8 },
+		{ offsetof(struct nv_data_hdr, ring_bytes), 1024, 8 },
+		{ offsetof(struct nv_data_hdr, ring_bytes), 1ull << 40, 8 },
+		{ offsetof(struct nv_data_hdr, max_producers), 0, 4 },
+		{ offsetof(struct nv_data_hdr, max_producers), 65, 4 },
+		{ offsetof(struct nv_data_hdr, max_consumers), 0, 4 },
+		{ offsetof(struct nv_data_hdr, max_consumers), 1000, 4 },
+		{ offsetof(struct nv_data_hdr, tier), 0, 4 },
+		{ offsetof(struct nv_data_hdr, tier), 5, 4 },
 	};
 	for (size_t i = 0; i < sizeof(geo) / sizeof(geo[0]); i++) {
 		g = h;
@@ -164,10 +164,10 @@ test_data_hdr(void)
 	}
 	/* sealed geometry that is in range but whose layout signature (the
 	 * offsets and size) does not follow from it */
-	size_t sig[] = {offsetof(struct nv_data_hdr, file_bytes),
-			offsetof(struct nv_data_hdr, cons_table_off),
-			offsetof(struct nv_data_hdr, prod_table_off),
-			offsetof(struct nv_data_hdr, ring_off)};
+	size_t sig[] = { offsetof(struct nv_data_hdr, file_bytes),
+			 offsetof(struct nv_data_hdr, cons_table_off),
+			 offsetof(struct nv_data_hdr, prod_table_off),
+			 offsetof(struct nv_data_hdr, ring_off) };
 	for (size_t i = 0; i < sizeof(sig) / sizeof(sig[0]); i++) {
 		uint64_t v;
 		g = h;
@@ -314,8 +314,8 @@ test_on_disk(const char *dir)
 
 	snprintf(path, sizeof(path), "%s", t_path(dir, "d.nvmsg"));
 	t_create(dir, "d", NVMSG_TIER_VOLATILE, 4096, 2, 2);
-	ASSERT_OK(nvmsg_consumer_open(dir, "d", "x", NVMSG_CONSUMER_CREATE,
-				      &c));
+	ASSERT_OK(
+		nvmsg_consumer_open(dir, "d", "x", NVMSG_CONSUMER_CREATE, &c));
 	nvmsg_consumer_close(&c);
 	pread_at(path, 0, &h, sizeof(h));
 
@@ -344,14 +344,13 @@ test_on_disk(const char *dir)
 
 	/* a cursor region copied from another channel */
 	t_create(dir, "e", NVMSG_TIER_VOLATILE, 4096, 2, 2);
-	ASSERT_OK(nvmsg_consumer_open(dir, "e", "x", NVMSG_CONSUMER_CREATE,
-				      &c));
+	ASSERT_OK(
+		nvmsg_consumer_open(dir, "e", "x", NVMSG_CONSUMER_CREATE, &c));
 	nvmsg_consumer_close(&c);
 	unsigned char cur[4096];
 	pread_at(t_path(dir, "e.x.nvcur"), 0, cur, sizeof(cur));
 	pwrite_at(t_path(dir, "d.x.nvcur"), 0, cur, sizeof(cur));
-	ASSERT_ERR(nvmsg_consumer_open(dir, "d", "x", 0, &c),
-		   NVMSG_E_MISMATCH);
+	ASSERT_ERR(nvmsg_consumer_open(dir, "d", "x", 0, &c), NVMSG_E_MISMATCH);
 	ASSERT_CONTAINS(nvmsg_errmsg(), "d.x.nvcur");
 	ASSERT_CONTAINS(nvmsg_errmsg(), "another channel");
 	struct nvmsg_producer *p = NULL;

@@ -108,8 +108,8 @@ test_child(void)
 static uint64_t
 owner_word(pid_t pid, uint64_t start)
 {
-	return (nv_owner_self() >> 48) << 48 |
-	       (start & 0x3ffffffull) << 22 | ((uint64_t)pid & 0x3fffffull);
+	return (nv_owner_self() >> 48) << 48 | (start & 0x3ffffffull) << 22 |
+	       ((uint64_t)pid & 0x3fffffull);
 }
 
 static void
@@ -315,8 +315,8 @@ test_start_field(const char *dir)
 	ASSERT_EQ(write(go[1], &c, 1), 1);
 	ASSERT_EXIT(pid, 0);
 	if (rc != -EBUSY)
-		T_FAILF("slot 0 of a live process was taken over: %d (%s)",
-			rc, nvmsg_strerror(rc));
+		T_FAILF("slot 0 of a live process was taken over: %d (%s)", rc,
+			nvmsg_strerror(rc));
 }
 
 /* test_zombie -- a producer killed and not yet reaped is dead: its slot

@@ -51,14 +51,13 @@ rd(uint64_t pos, int level, struct nv_rec_info *ri, const char **why)
 	return nv_rec_read(ring, RING, pos, level, ri, why);
 }
 
-#define ASSERT_WHY(pos, level, reason)                                      \
-	do {                                                                \
-		struct nv_rec_info _ri;                                     \
-		const char *_why;                                           \
-		ASSERT_ERR(rd((pos), (level), &_ri, &_why),                 \
-			   NVMSG_E_CORRUPT);                                \
-		if (strcmp(_why, (reason)) != 0)                            \
-			T_FAILF("why \"%s\", want \"%s\"", _why, (reason)); \
+#define ASSERT_WHY(pos, level, reason)                                         \
+	do {                                                                   \
+		struct nv_rec_info _ri;                                        \
+		const char *_why;                                              \
+		ASSERT_ERR(rd((pos), (level), &_ri, &_why), NVMSG_E_CORRUPT);  \
+		if (strcmp(_why, (reason)) != 0)                               \
+			T_FAILF("why \"%s\", want \"%s\"", _why, (reason));    \
 	} while (0)
 
 static void
@@ -182,8 +181,7 @@ test_rejects(void)
 	seal_pad(r, base + 1024, 64, 0);
 	ASSERT_WHY(base + 1024, NV_REC_BOUNDS, "pad does not end at ring end");
 	seal_pad(r, base + 1024, RING - 1024 - 32 - 32, 0);
-	ASSERT_WHY(base + 1024, NV_REC_VERIFY,
-		   "pad does not end at ring end");
+	ASSERT_WHY(base + 1024, NV_REC_VERIFY, "pad does not end at ring end");
 	seal_pad(r, base + 1024, RING - 1024 - 32, 0);
 	ASSERT_OK(rd(base + 1024, NV_REC_VERIFY, &ri, &why));
 	seal_pad(r, base + 1024, RING - 1024 - 32 + 32, 0);

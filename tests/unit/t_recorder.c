@@ -44,7 +44,7 @@
 
 static const char *dir, *imgdir;
 static struct nv_map m;
-static unsigned char *p;         /* m's bytes: the cache */
+static unsigned char *p;	 /* m's bytes: the cache */
 static unsigned char model[LEN]; /* what the media must hold */
 static unsigned char img[LEN];
 
@@ -64,8 +64,8 @@ on_point(uint64_t point, enum nv_pp pp, void *arg)
 	if (npts < 64) {
 		pts[npts].point = point;
 		pts[npts].pp = pp;
-		pts[npts].saw_media =
-			probe ? nv_recorder_durable(probe, 8) : -1;
+		pts[npts].saw_media = probe ? nv_recorder_durable(probe, 8)
+					    : -1;
 	}
 	npts++;
 }
@@ -242,7 +242,8 @@ evicted(unsigned char *from_cache)
 		int was_cache = memcmp(img + off, p + off, 8) == 0;
 		if (!was_media && !was_cache)
 			T_FAILF("image word at %" PRIu64 " is torn: neither "
-				"media's nor cache's", off);
+				"media's nor cache's",
+				off);
 		from_cache[off / 8] = was_cache && !was_media;
 		n += from_cache[off / 8];
 	}
@@ -256,8 +257,8 @@ test_evict_random(void)
 	/* 1024 more dirty words, each differing from media in all 8 bytes,
 	 * so that a torn word could not pass for a whole one */
 	for (uint64_t off = 4096; off < 4096 + 8192; off += 8)
-		store(off, 0x8080808080808080ull |
-				   (off * 0x0101010101010101ull));
+		store(off,
+		      0x8080808080808080ull | (off * 0x0101010101010101ull));
 	long dirty = dirty_words();
 
 	ASSERT_TRUE(dirty >= 1024);
@@ -279,20 +280,26 @@ test_evict_random(void)
 	ASSERT_EQ(image(NV_EVICT_RANDOM, 11), dirty);
 	ASSERT_EQ(memcmp(img, again, LEN), 0);
 	media_is_model("after random images");
-	fprintf(stderr, "random eviction: %ld dirty words, seed 11: %ld on "
-		"media, seed 12: %ld, subsets differ in %ld\n", dirty, na, nb,
-		differ);
+	fprintf(stderr,
+		"random eviction: %ld dirty words, seed 11: %ld on "
+		"media, seed 12: %ld, subsets differ in %ld\n",
+		dirty, na, nb, differ);
 }
 
 static void
 test_points(void)
 {
 	static const enum nv_pp order[] = {
-		NV_PP_CREATE_INIT, NV_PP_CONSUMER_SLOT, NV_PP_PRODUCER_CLAIM,
+		NV_PP_CREATE_INIT,
+		NV_PP_CONSUMER_SLOT,
+		NV_PP_PRODUCER_CLAIM,
 		NV_PP_ACK,
 	};
 	static const char *const names[] = {
-		"create-init", "consumer-slot", "producer-claim", "ack",
+		"create-init",
+		"consumer-slot",
+		"producer-claim",
+		"ack",
 	};
 	uint64_t before = nv_recorder_points();
 	unsigned first = npts;
@@ -376,8 +383,8 @@ test_two_maps(void)
 	int fd2 = open(link_path, O_RDWR | O_CLOEXEC);
 	if (fd2 < 0)
 		T_FAILF("open %s: %s", link_path, strerror(errno));
-	ASSERT_OK(nv_tier_map(&m2, fd2, LEN, NVMSG_TIER_EMULATED, 1,
-			      link_path));
+	ASSERT_OK(
+		nv_tier_map(&m2, fd2, LEN, NVMSG_TIER_EMULATED, 1, link_path));
 	q = m2.base;
 	ASSERT_TRUE(q != p);
 	/* mapping again did not re-read the file as durable */

@@ -23,12 +23,12 @@ test_names(void)
 	n47[47] = '\0';
 	memset(n48, 'b', 48);
 	n48[48] = '\0';
-	static const char *const good[] = {"a", "A", "0", "ch", "a-b_c",
-					   "Z9-_", "x-"};
-	static const char *const bad[] = {"", ".", "..", ".hidden",
-					  "a/b", "/", "a b", "a\tb", "a\nb",
-					  "ä", "a*", "a?", "a:b", "a\\b",
-					  "a%s", "-\x01"};
+	static const char *const good[] = { "a",     "A",    "0", "ch",
+					    "a-b_c", "Z9-_", "x-" };
+	static const char *const bad[] = { "",	   ".",	   "..",  ".hidden",
+					   "a/b",  "/",	   "a b", "a\tb",
+					   "a\nb", "ä",	   "a*",  "a?",
+					   "a:b",  "a\\b", "a%s", "-\x01" };
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		ASSERT_TRUE(nv_name_valid(good[i], 0));
 		ASSERT_TRUE(nv_name_valid(good[i], 1));
@@ -95,8 +95,7 @@ test_create(const char *dir)
 	snprintf(path, sizeof(path), "%s", t_path(dir, "r1"));
 
 	/* the umask does not narrow the creator's mode */
-	ASSERT_OK(nv_region_create(&r, path, 8192, 0644,
-				   NVMSG_TIER_VOLATILE));
+	ASSERT_OK(nv_region_create(&r, path, 8192, 0644, NVMSG_TIER_VOLATILE));
 	umask(old);
 	ASSERT_TRUE(r.fd >= 0);
 	ASSERT_TRUE(r.map.base != NULL);
@@ -107,8 +106,7 @@ test_create(const char *dir)
 	ASSERT_EQ(st.st_size, 8192);
 	memset(r.map.base, 0x5a, 8192);
 	/* exclusive */
-	ASSERT_ERR(nv_region_create(&r2, path, 8192, 0644,
-				    NVMSG_TIER_VOLATILE),
+	ASSERT_ERR(nv_region_create(&r2, path, 8192, 0644, NVMSG_TIER_VOLATILE),
 		   -EEXIST);
 	ASSERT_CONTAINS(nvmsg_errmsg(), path);
 	ASSERT_EQ(r2.fd, -1);
@@ -218,20 +216,18 @@ test_public(const char *dir)
 
 	t_watchdog(20);
 	ASSERT_EQ(mkfifo(t_path(dir, "pf.nvmsg"), 0644), 0);
-	ASSERT_ERR(nvmsg_consumer_open(dir, "pf", "c", 0, &c),
-		   NVMSG_E_CORRUPT);
+	ASSERT_ERR(nvmsg_consumer_open(dir, "pf", "c", 0, &c), NVMSG_E_CORRUPT);
 	ASSERT_TRUE(c == NULL);
 	ASSERT_ERR(nvmsg_producer_open(dir, "pf", NVMSG_ANY_PRODUCER, &p),
 		   NVMSG_E_CORRUPT);
 	ASSERT_TRUE(p == NULL);
 	ASSERT_ERR(nvmsg_channel_stat(dir, "pf", &st), NVMSG_E_CORRUPT);
 	ASSERT_EQ(mkdir(t_path(dir, "pd.nvmsg"), 0755), 0);
-	ASSERT_ERR(nvmsg_consumer_open(dir, "pd", "c", 0, &c),
-		   NVMSG_E_CORRUPT);
+	ASSERT_ERR(nvmsg_consumer_open(dir, "pd", "c", 0, &c), NVMSG_E_CORRUPT);
 	ASSERT_ERR(nvmsg_producer_open(dir, "pd", 0, &p), NVMSG_E_CORRUPT);
 	/* a channel cannot be created over a FIFO or a directory */
-	struct nvmsg_channel_opts o = {.tier = NVMSG_TIER_VOLATILE,
-				       .capacity_bytes = 4096};
+	struct nvmsg_channel_opts o = { .tier = NVMSG_TIER_VOLATILE,
+					.capacity_bytes = 4096 };
 	ASSERT_ERR(nvmsg_channel_create(dir, "pf", &o), -EEXIST);
 	ASSERT_ERR(nvmsg_channel_create(dir, "pd", &o), -EEXIST);
 	/* a truncated channel file */
@@ -247,13 +243,12 @@ test_public(const char *dir)
 	ASSERT_CONTAINS(nvmsg_errmsg(), "truncated");
 	/* a FIFO in a cursor region's place */
 	t_create(dir, "pc", NVMSG_TIER_VOLATILE, 4096, 1, 2);
-	ASSERT_OK(nvmsg_consumer_open(dir, "pc", "c", NVMSG_CONSUMER_CREATE,
-				      &c));
+	ASSERT_OK(
+		nvmsg_consumer_open(dir, "pc", "c", NVMSG_CONSUMER_CREATE, &c));
 	nvmsg_consumer_close(&c);
 	ASSERT_EQ(unlink(t_path(dir, "pc.c.nvcur")), 0);
 	ASSERT_EQ(mkfifo(t_path(dir, "pc.c.nvcur"), 0644), 0);
-	ASSERT_ERR(nvmsg_consumer_open(dir, "pc", "c", 0, &c),
-		   NVMSG_E_CORRUPT);
+	ASSERT_ERR(nvmsg_consumer_open(dir, "pc", "c", 0, &c), NVMSG_E_CORRUPT);
 	ASSERT_ERR(nvmsg_producer_open(dir, "pc", 0, &p), NVMSG_E_CORRUPT);
 	ASSERT_ERR(nvmsg_channel_stat(dir, "pc", &st), NVMSG_E_CORRUPT);
 	/* a missing cursor region */
@@ -274,14 +269,14 @@ test_unlink(const char *dir)
 	t_create(dir, "a", NVMSG_TIER_VOLATILE, 4096, 1, 2);
 	t_create(dir, "a.b", NVMSG_TIER_VOLATILE, 4096, 1, 2);
 	t_create(dir, "ab", NVMSG_TIER_VOLATILE, 4096, 1, 2);
-	ASSERT_OK(nvmsg_consumer_open(dir, "a", "x", NVMSG_CONSUMER_CREATE,
-				      &c));
+	ASSERT_OK(
+		nvmsg_consumer_open(dir, "a", "x", NVMSG_CONSUMER_CREATE, &c));
 	nvmsg_consumer_close(&c);
 	ASSERT_OK(nvmsg_consumer_open(dir, "a.b", "c", NVMSG_CONSUMER_CREATE,
 				      &c));
 	nvmsg_consumer_close(&c);
-	ASSERT_OK(nvmsg_consumer_open(dir, "ab", "c", NVMSG_CONSUMER_CREATE,
-				      &c));
+	ASSERT_OK(
+		nvmsg_consumer_open(dir, "ab", "c", NVMSG_CONSUMER_CREATE, &c));
 	nvmsg_consumer_close(&c);
 	ASSERT_EQ(access(t_path(dir, "a.x.nvcur"), F_OK), 0);
 	ASSERT_OK(nvmsg_channel_unlink(dir, "a"));

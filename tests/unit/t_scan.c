@@ -23,7 +23,7 @@ struct writer {
 	uint64_t seq;
 	uint64_t msgs[4096]; /* positions of the messages written */
 	unsigned nmsgs;
-	uint64_t pads[256];  /* positions of the pads written */
+	uint64_t pads[256]; /* positions of the pads written */
 	unsigned npads;
 };
 

@@ -45,8 +45,8 @@ fill_byte(uint32_t producer, uint32_t counter, uint32_t i)
 static size_t
 make(unsigned char *buf, uint32_t producer, uint32_t counter)
 {
-	struct msg_hdr h = {MAGIC, producer, counter,
-			    fill_len(producer, counter)};
+	struct msg_hdr h = { MAGIC, producer, counter,
+			     fill_len(producer, counter) };
 
 	memcpy(buf, &h, sizeof(h));
 	for (uint32_t i = 0; i < h.fill; i++)
@@ -63,10 +63,10 @@ struct worker {
 
 static struct worker prods[NPROD], conss[NCONS];
 
-#define WFAIL(w, ...)                                                       \
-	do {                                                                \
-		snprintf((w)->err, sizeof((w)->err), __VA_ARGS__);          \
-		goto out;                                                   \
+#define WFAIL(w, ...)                                                          \
+	do {                                                                   \
+		snprintf((w)->err, sizeof((w)->err), __VA_ARGS__);             \
+		goto out;                                                      \
 	} while (0)
 
 static void *
@@ -80,8 +80,8 @@ producer_main(void *arg)
 	rc = nvmsg_producer_open(dir, "th",
 				 any_slot ? NVMSG_ANY_PRODUCER : w->id, &p);
 	if (rc < 0)
-		WFAIL(w, "producer %d open: %s: %s", w->id,
-		      nvmsg_strerror(rc), nvmsg_errmsg());
+		WFAIL(w, "producer %d open: %s: %s", w->id, nvmsg_strerror(rc),
+		      nvmsg_errmsg());
 	slot_of[w->id] = nvmsg_producer_id(p);
 	for (uint32_t n = 1; n <= nmsg; n++) {
 		/* a batch of four every 64 messages */
@@ -97,8 +97,9 @@ producer_main(void *arg)
 			rc = nvmsg_reserve(p, len, &cl, flags, 30000000000ll);
 			if (rc == 0) {
 				if (cl.seq != n)
-					WFAIL(w, "producer %d: claim seq "
-						 "%" PRIu64 " for message %u",
+					WFAIL(w,
+					      "producer %d: claim seq "
+					      "%" PRIu64 " for message %u",
 					      w->id, cl.seq, n);
 				make(cl.data, (uint32_t)w->id, n);
 				rc = nvmsg_commit(p, &cl, more);
@@ -121,7 +122,7 @@ consumer_main(void *arg)
 {
 	struct worker *w = arg;
 	struct nvmsg_consumer *c = NULL;
-	uint32_t last[NPROD] = {0};
+	uint32_t last[NPROD] = { 0 };
 	uint64_t total = (uint64_t)nmsg * NPROD;
 	unsigned since_ack = 0, batch = 1;
 	char name[16];
@@ -137,8 +138,9 @@ consumer_main(void *arg)
 		struct msg_hdr h;
 		rc = nvmsg_view(c, &v, 30000000000ll);
 		if (rc < 0)
-			WFAIL(w, "consumer %d after %" PRIu64 " messages: "
-				 "%s: %s",
+			WFAIL(w,
+			      "consumer %d after %" PRIu64 " messages: "
+			      "%s: %s",
 			      w->id, w->received, nvmsg_strerror(rc),
 			      nvmsg_errmsg());
 		if (v.len < sizeof(h))
@@ -147,18 +149,21 @@ consumer_main(void *arg)
 		memcpy(&h, v.data, sizeof(h));
 		if (h.magic != MAGIC || h.producer >= NPROD ||
 		    (!any_slot && h.producer != v.producer))
-			WFAIL(w, "consumer %d: phantom message (magic %#x, "
-				 "producer %u in slot %u)",
+			WFAIL(w,
+			      "consumer %d: phantom message (magic %#x, "
+			      "producer %u in slot %u)",
 			      w->id, h.magic, h.producer, v.producer);
 		if (h.counter != last[h.producer] + 1)
-			WFAIL(w, "consumer %d: producer %u message %u after "
-				 "%u (%s)",
+			WFAIL(w,
+			      "consumer %d: producer %u message %u after "
+			      "%u (%s)",
 			      w->id, h.producer, h.counter, last[h.producer],
 			      h.counter <= last[h.producer] ? "duplicate"
 							    : "lost");
 		if (v.seq != h.counter)
-			WFAIL(w, "consumer %d: seq %" PRIu64 " carries "
-				 "counter %u",
+			WFAIL(w,
+			      "consumer %d: seq %" PRIu64 " carries "
+			      "counter %u",
 			      w->id, v.seq, h.counter);
 		if (h.fill != fill_len(h.producer, h.counter) ||
 		    v.len != sizeof(h) + h.fill)
@@ -168,8 +173,9 @@ consumer_main(void *arg)
 			(const unsigned char *)v.data + sizeof(h);
 		for (uint32_t i = 0; i < h.fill; i++)
 			if (f[i] != fill_byte(h.producer, h.counter, i))
-				WFAIL(w, "consumer %d: payload of %u/%u "
-					 "altered at %u",
+				WFAIL(w,
+				      "consumer %d: payload of %u/%u "
+				      "altered at %u",
 				      w->id, h.producer, h.counter, i);
 		last[h.producer] = h.counter;
 		w->received++;
@@ -251,8 +257,9 @@ main(int argc, char **argv)
 		for (int j = 0; j < i; j++)
 			if (!prods[i].err[0] && !prods[j].err[0] &&
 			    slot_of[i] == slot_of[j]) {
-				fprintf(stderr, "producers %d and %d share "
-						"slot %u\n",
+				fprintf(stderr,
+					"producers %d and %d share "
+					"slot %u\n",
 					j, i, slot_of[i]);
 				failed = 1;
 			}

@@ -47,8 +47,7 @@ static struct nvmsg_consumer *probe; /* checked at the record point */
 static int probe_failures;
 
 static void
-note(enum ev ev, enum nv_pp pp, struct nv_map *m, const void *addr,
-     size_t len)
+note(enum ev ev, enum nv_pp pp, struct nv_map *m, const void *addr, size_t len)
 {
 	if (nlog < 1024) {
 		log_[nlog].ev = ev;
@@ -123,7 +122,7 @@ test_names(void)
 	}
 	ASSERT_TRUE(strcmp(nv_pp_name((enum nv_pp)0), "unknown") == 0);
 	ASSERT_TRUE(strcmp(nv_pp_name(NV_PP_COUNT), "unknown") == 0);
-	ASSERT_TRUE(strcmp(nv_pp_name((enum nv_pp)-1), "unknown") == 0);
+	ASSERT_TRUE(strcmp(nv_pp_name((enum nv_pp) - 1), "unknown") == 0);
 	ASSERT_TRUE(strcmp(nv_pp_name(NV_PP_RECORD), "record") == 0);
 	ASSERT_TRUE(strcmp(nv_pp_name(NV_PP_ACK), "ack") == 0);
 	/* public names */
@@ -132,8 +131,8 @@ test_names(void)
 		ASSERT_TRUE(n != NULL);
 		ASSERT_EQ(nvmsg_tier_parse(n), t);
 	}
-	ASSERT_TRUE(strcmp(nvmsg_tier_name(NVMSG_TIER_EMULATED),
-			   "emulated") == 0);
+	ASSERT_TRUE(strcmp(nvmsg_tier_name(NVMSG_TIER_EMULATED), "emulated") ==
+		    0);
 	ASSERT_TRUE(nvmsg_tier_name(0) == NULL);
 	ASSERT_TRUE(nvmsg_tier_name(5) == NULL);
 	ASSERT_TRUE(nvmsg_tier_name(-1) == NULL);
@@ -312,11 +311,17 @@ test_channel_points(const char *dir, int tier)
 	static const enum nv_pp want[] = {
 		/* tables first, then the header (a crash between leaves no
 		 * valid header) */
-		NV_PP_CREATE_INIT,    NV_PP_CREATE_INIT,    NV_PP_CURSOR_INIT,
-		NV_PP_CONSUMER_NAME,  NV_PP_CONSUMER_SLOT,
-		NV_PP_CONSUMER_START, NV_PP_PRODUCER_CLAIM,
-		NV_PP_PRODUCER_RECOVER, NV_PP_RECORD,
-		NV_PP_RECORD,         NV_PP_ACK,
+		NV_PP_CREATE_INIT,
+		NV_PP_CREATE_INIT,
+		NV_PP_CURSOR_INIT,
+		NV_PP_CONSUMER_NAME,
+		NV_PP_CONSUMER_SLOT,
+		NV_PP_CONSUMER_START,
+		NV_PP_PRODUCER_CLAIM,
+		NV_PP_PRODUCER_RECOVER,
+		NV_PP_RECORD,
+		NV_PP_RECORD,
+		NV_PP_ACK,
 	};
 	const unsigned nwant = sizeof(want) / sizeof(want[0]);
 	enum nv_pp got[64];
@@ -328,8 +333,8 @@ test_channel_points(const char *dir, int tier)
 	probe = NULL;
 	probe_failures = 0;
 	t_create(dir, name, tier, 4096, 1, 2);
-	ASSERT_OK(nvmsg_consumer_open(dir, name, "c", NVMSG_CONSUMER_CREATE,
-				      &c));
+	ASSERT_OK(
+		nvmsg_consumer_open(dir, name, "c", NVMSG_CONSUMER_CREATE, &c));
 	ASSERT_OK(nvmsg_producer_open(dir, name, 0, &p));
 	probe = c;
 	ASSERT_OK(nvmsg_send(p, "hello", 5, 0, 0));
@@ -359,8 +364,8 @@ test_channel_points(const char *dir, int tier)
 		ASSERT_EQ(nlog, 0);
 	} else {
 		if (n != nwant)
-			T_FAILF("tier %d: %u persist points, want %u", tier,
-				n, nwant);
+			T_FAILF("tier %d: %u persist points, want %u", tier, n,
+				nwant);
 		for (unsigned i = 0; i < n; i++)
 			if (got[i] != want[i])
 				T_FAILF("tier %d: point %u is %s, want %s",
@@ -392,7 +397,9 @@ test_channel_points(const char *dir, int tier)
 	/* every map was unmapped again */
 	int maps = 0;
 	for (unsigned i = 0; i < nlog && i < 1024; i++)
-		maps += log_[i].ev == EV_MAP ? 1 : log_[i].ev == EV_UNMAP ? -1 : 0;
+		maps += log_[i].ev == EV_MAP	 ? 1
+			: log_[i].ev == EV_UNMAP ? -1
+						 : 0;
 	ASSERT_EQ(maps, 0);
 }
 

@@ -87,7 +87,7 @@ waker(void *arg)
 	while (!atomic_load(&started))
 		;
 	/* let the waiter reach the kernel, then change and wake */
-	struct timespec ts = {0, 50 * (long)MS};
+	struct timespec ts = { 0, 50 * (long)MS };
 	nanosleep(&ts, NULL);
 	atomic_store_explicit(&word, 6, memory_order_release);
 	nv_futex_wake(&word);
@@ -139,7 +139,7 @@ test_futex_wake_process(void)
 	}
 	while (atomic_load(&w[1]) == 0)
 		nv_futex_wait(&w[1], 0, 100 * MS);
-	struct timespec ts = {0, 50 * (long)MS};
+	struct timespec ts = { 0, 50 * (long)MS };
 	nanosleep(&ts, NULL);
 	atomic_store(w, 1);
 	nv_futex_wake(w);
