@@ -7,6 +7,9 @@
  */
 #include "recorder.h"
 
+/* test builds only: the splitmix64 eviction coin of the test harness */
+#include "t_util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -205,16 +208,6 @@ nv_recorder_points(void)
 	return points;
 }
 
-/* splitmix64: the eviction coin */
-static uint64_t
-mix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 long
 nv_recorder_image(const char *dir, int mode, uint64_t seed)
 {
@@ -235,7 +228,7 @@ nv_recorder_image(const char *dir, int mode, uint64_t seed)
 				continue;
 			dirty++;
 			if (mode == NV_EVICT_ALL ||
-			    (mode == NV_EVICT_RANDOM && (mix(&s) & 1)))
+			    (mode == NV_EVICT_RANDOM && (t_rng(&s) & 1)))
 				memcpy(img + off, cache + off, 8);
 		}
 		snprintf(path, sizeof(path), "%s/%s", dir, g->name);
