@@ -40,6 +40,9 @@
  * the first empty poll and every 64th after: often enough to notice a
  * batch, rarely enough not to pull the line from the producer */
 #define NV_PUB_EVERY 63u
+/* an owner found alive is trusted for 20 ms before /proc is read again:
+ * a producer that dies is noticed within that (plus a slice) */
+#define NV_ALIVE_TRUST_NS 20000000ull
 
 struct nvmsg_consumer {
 	uint32_t role;
@@ -60,7 +63,9 @@ struct nvmsg_consumer {
 	uint32_t run[NVMSG_MAX_PRODUCERS];	/* messages since empty */
 	uint32_t last_run[NVMSG_MAX_PRODUCERS]; /* the last such run */
 	uint32_t idle_polls;			/* empty polls with timeout 0 */
-	unsigned fork_gen;			/* nv_fork_gen() at open */
+	uint64_t alive_owner[NVMSG_MAX_PRODUCERS]; /* owner word found alive */
+	uint64_t alive_until[NVMSG_MAX_PRODUCERS]; /* ... trusted until (ns) */
+	unsigned fork_gen;			   /* nv_fork_gen() at open */
 };
 
 static int
@@ -329,10 +334,14 @@ try_ring(struct nvmsg_consumer *c, unsigned i, struct nvmsg_view *v)
 
 /* reap_dead -- for each ring read up to its bound: if its producer died
  * after making records durable but before publishing them, take them as
- * published (bound.c).  Runs in the sleeping part of a wait only */
+ * published (bound.c).  Runs in the sleeping part of a wait, and now and
+ * then while a caller polls; an owner found alive is not asked again for
+ * NV_ALIVE_TRUST_NS (a /proc read costs microseconds) */
 static int
 reap_dead(struct nvmsg_consumer *c)
 {
+	uint64_t now = nv_now_ns();
+
 	for (unsigned i = 0; i < c->nrings; i++) {
 		uint64_t b;
 		if (c->rpos[i] < c->pubc[i])
@@ -341,6 +350,15 @@ reap_dead(struct nvmsg_consumer *c)
 		uint64_t pubt = nv_load_acquire(&c->ch.prod[i].pub_tail);
 		if (pubt > c->rpos[i])
 			continue; /* published: try_ring takes it */
+		/* relaxed: only a hint; nv_slot_bound loads it again */
+		uint64_t w = nv_load_relaxed(&c->ch.prod[i].owner_pid);
+		if (w != 0 && w == c->alive_owner[i] && now < c->alive_until[i])
+			continue;
+		if (w != 0 && nv_owner_alive(w)) {
+			c->alive_owner[i] = w;
+			c->alive_until[i] = now + NV_ALIVE_TRUST_NS;
+			continue;
+		}
 		int rc = nv_slot_bound(&c->ch, &c->ch.data.map, i, pubt,
 				       c->rpos[i], &b);
 		if (rc < 0)
