@@ -625,11 +625,8 @@ fail:
 static void
 cut_unpublished(struct nvmsg_producer *p)
 {
-	uint64_t mask = p->ring_bytes - 1;
-
-	for (uint64_t pos = p->pub; pos < p->tail; pos += NV_REC_ALIGN)
-		memset(p->ring + (pos & mask), 0, NV_REC_ALIGN);
-	flush_span(p, p->pub, p->tail);
+	(void)nv_ring_clear(&p->ch.data.map, p->ring, p->ring_bytes, p->pub,
+			    p->tail);
 	(void)nv_tier_drain(&p->ch.data.map, NV_PP_PRODUCER_CLAIM);
 	p->tail = p->pub;
 }

@@ -78,6 +78,12 @@ struct nv_map;
 void nv_ring_flush(struct nv_map *m, const unsigned char *ring,
 		   uint64_t ring_bytes, uint64_t from, uint64_t to);
 
+/* nv_ring_clear -- zero ring bytes [from, to) (may wrap once; at most one
+ * ring) and queue them for write-back through M; returns how many of them
+ * were not zero */
+uint64_t nv_ring_clear(struct nv_map *m, unsigned char *ring,
+		       uint64_t ring_bytes, uint64_t from, uint64_t to);
+
 /*
  * nv_ring_commit_span -- store the commit word of every record in
  * [from, to), records written by their producer or verified by recovery,

@@ -7,6 +7,8 @@
  * wrap once.  Records never straddle the ring end (a pad fills it), so the
  * record walk below needs no wrap of its own.
  */
+#include <string.h>
+
 #include "../tier/tier.h"
 #include "log.h"
 
@@ -24,6 +26,36 @@ nv_ring_flush(struct nv_map *m, const unsigned char *ring, uint64_t ring_bytes,
 	} else {
 		nv_tier_flush(m, ring + off, len);
 	}
+}
+
+/* clear -- zero LEN bytes at A; returns how many were not zero */
+static uint64_t
+clear(unsigned char *a, uint64_t len)
+{
+	uint64_t n = 0;
+
+	for (uint64_t i = 0; i < len; i++)
+		n += a[i] != 0;
+	memset(a, 0, len);
+	return n;
+}
+
+uint64_t
+nv_ring_clear(struct nv_map *m, unsigned char *ring, uint64_t ring_bytes,
+	      uint64_t from, uint64_t to)
+{
+	uint64_t off = from & (ring_bytes - 1), len = to - from, cut;
+
+	if (len == 0)
+		return 0;
+	if (off + len > ring_bytes) {
+		cut = clear(ring + off, ring_bytes - off);
+		cut += clear(ring, len - (ring_bytes - off));
+	} else {
+		cut = clear(ring + off, len);
+	}
+	nv_ring_flush(m, ring, ring_bytes, from, to);
+	return cut;
 }
 
 /* rec_at -- the header at position POS and the bytes its record takes */

@@ -23,39 +23,6 @@
 #include "../tier/tier.h"
 #include "recover.h"
 
-/* clear -- zero LEN bytes at A; returns how many were not zero */
-static uint64_t
-clear(unsigned char *a, uint64_t len)
-{
-	uint64_t n = 0;
-
-	for (uint64_t i = 0; i < len; i++)
-		n += a[i] != 0;
-	memset(a, 0, len);
-	return n;
-}
-
-/* zero_free -- clear ring bytes outside the live span [lo, end) and queue
- * them for write-back; returns the number of non-zero bytes cut */
-static uint64_t
-zero_free(const struct nv_ring_ref *r, uint64_t lo, uint64_t end)
-{
-	uint64_t mask = r->ring_bytes - 1;
-	uint64_t len = r->ring_bytes - (end - lo);
-	uint64_t off = end & mask, cut;
-
-	if (len == 0)
-		return 0;
-	if (off + len > r->ring_bytes) {
-		cut = clear(r->ring + off, r->ring_bytes - off);
-		cut += clear(r->ring, len - (r->ring_bytes - off));
-	} else {
-		cut = clear(r->ring + off, len);
-	}
-	nv_ring_flush(r->map, r->ring, r->ring_bytes, end, end + len);
-	return cut;
-}
-
 /* committed_seq -- the highest sequence number that committed: that of
  * the newest whole descriptor if its batch is whole (its end within the
  * whole records END), else the batch before it; at least the last whole
@@ -139,7 +106,9 @@ nv_recover_ring(const struct nv_ring_ref *r, const uint64_t *acks,
 	out->rep.records_scanned = s.records;
 	out->rep.bytes_scanned = s.end - lo;
 	nv_ring_flush(r->map, r->ring, r->ring_bytes, lo, s.end);
-	out->rep.bytes_cut = zero_free(r, lo, s.end);
+	/* cut a torn tail: everything outside the live span [lo, end) */
+	out->rep.bytes_cut = nv_ring_clear(r->map, r->ring, r->ring_bytes,
+					   s.end, lo + r->ring_bytes);
 	/* a descriptor covering no records: where the next batch starts */
 	nv_desc_write(r->slot, r->id, out->didx, s.end, out->committed + 1,
 		      out->committed + 1);
