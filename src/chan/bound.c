@@ -50,15 +50,7 @@ persist_span(const struct nv_chan *ch, struct nv_map *m, unsigned i,
 
 int
 nv_slot_bound(const struct nv_chan *ch, struct nv_map *m, unsigned i,
-	      uint64_t pubt, uint64_t from, uint64_t *bound)
-{
-	return nv_slot_bound_seq(ch, m, i, pubt, from, bound, NULL);
-}
-
-int
-nv_slot_bound_seq(const struct nv_chan *ch, struct nv_map *m, unsigned i,
-		  uint64_t pubt, uint64_t from, uint64_t *bound,
-		  uint64_t *last_seq)
+	      uint64_t pubt, uint64_t from, uint64_t *bound, uint64_t *last_seq)
 {
 	/* acquire: a dead owner's ring stores happened before it died; a
 	 * live owner's word is all we need to decide */
@@ -74,7 +66,7 @@ nv_slot_bound_seq(const struct nv_chan *ch, struct nv_map *m, unsigned i,
 	if (from > pubt || pubt - from > ch->l.ring_bytes)
 		from = pubt; /* the caller's window is not ours to trust */
 	nv_scan_ring_to(nv_chan_ring(ch, i), ch->l.ring_bytes, i, pubt,
-			from + ch->l.ring_bytes, 0, &s);
+			from + ch->l.ring_bytes, &s);
 	if (s.end == pubt)
 		return 0;
 	if (m && (rc = persist_span(ch, m, i, pubt, s.end)) < 0)

@@ -67,15 +67,13 @@ int nv_cons_register(struct nv_chan *ch, const char *name);
  * of the whole records after PUBT (what recovery keeps), within one ring of
  * FROM (the reader's lowest position), first made durable through M (the
  * reader's map of the data region; NULL: not persisted, for reports).
- * Returns 0, or -errno when the reader's barrier failed.
+ * *LAST_SEQ (may be NULL) gets the highest sequence number past PUBT inside
+ * the bound (0 if none).  Returns 0, or -errno when the reader's barrier
+ * failed.
  */
 int nv_slot_bound(const struct nv_chan *ch, struct nv_map *m, unsigned i,
-		  uint64_t pubt, uint64_t from, uint64_t *bound);
-/* nv_slot_bound_seq -- the same; *LAST_SEQ (may be NULL) gets the highest
- * sequence number past PUBT inside the bound (0 if none) */
-int nv_slot_bound_seq(const struct nv_chan *ch, struct nv_map *m, unsigned i,
-		      uint64_t pubt, uint64_t from, uint64_t *bound,
-		      uint64_t *last_seq);
+		  uint64_t pubt, uint64_t from, uint64_t *bound,
+		  uint64_t *last_seq);
 
 /* by owner: wait.h (futex waits, spins, slices), owners.h (who owns a
  * slot, fork), gsync.h (group commit of the msync tier) */

@@ -137,7 +137,8 @@ resume_ring(struct nvmsg_consumer *c, unsigned i)
 	struct nv_desc d;
 	/* a dead producer's durable records past its pub_tail are ours to
 	 * read without a writer (bound.c) */
-	int rc = nv_slot_bound(&c->ch, &c->ch.data.map, i, pubt, a, &bound);
+	int rc = nv_slot_bound(&c->ch, &c->ch.data.map, i, pubt, a, &bound,
+			       NULL);
 
 	if (rc < 0)
 		return rc;
@@ -360,7 +361,7 @@ reap_dead(struct nvmsg_consumer *c)
 			continue;
 		}
 		int rc = nv_slot_bound(&c->ch, &c->ch.data.map, i, pubt,
-				       c->rpos[i], &b);
+				       c->rpos[i], &b, NULL);
 		if (rc < 0)
 			return rc;
 		if (b > c->rpos[i])

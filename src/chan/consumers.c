@@ -136,7 +136,7 @@ create_cursor(struct nv_chan *ch, unsigned index, const char *name)
 		uint64_t s0 = nv_load_acquire(&ch->prod[i].pub_tail);
 		/* a dead producer's durable records past pub_tail were sent
 		 * before this consumer existed (bound.c) */
-		rc = nv_slot_bound(ch, &ch->data.map, i, s0, s0, &s0);
+		rc = nv_slot_bound(ch, &ch->data.map, i, s0, s0, &s0, NULL);
 		if (rc < 0)
 			break;
 		nv_store_relaxed(&acks[i].ack, s0);
@@ -211,7 +211,7 @@ nv_cons_register(struct nv_chan *ch, const char *name)
 		goto out;
 	for (unsigned i = 0; i < ch->l.max_producers && rc == 0; i++) {
 		uint64_t s1 = nv_load_seq(&ch->prod[i].pub_tail);
-		rc = nv_slot_bound(ch, &ch->data.map, i, s1, s1, &s1);
+		rc = nv_slot_bound(ch, &ch->data.map, i, s1, s1, &s1, NULL);
 		nv_store_relaxed(&cu.acks[i].ack, s1);
 		nv_tier_flush(&cu.reg.map, &cu.acks[i], 8);
 	}

@@ -66,8 +66,7 @@ nvmsg_channel_stat(const char *dir, const char *name, struct nvmsg_stat *st)
 		/* what a reader reads: a dead producer's whole records past
 		 * pub_tail count (bound.c); a report persists nothing */
 		uint64_t last = 0;
-		rc = nv_slot_bound_seq(&ch, NULL, i, pubt, pubt, &pub[i],
-				       &last);
+		rc = nv_slot_bound(&ch, NULL, i, pubt, pubt, &pub[i], &last);
 		if (rc < 0)
 			goto out;
 		uint64_t w = nv_load_acquire(&s->owner_pid);

@@ -51,12 +51,11 @@ void nv_scan_ring(const unsigned char *ring, uint64_t ring_bytes,
 
 /*
  * nv_scan_ring_to -- nv_scan_ring that also stops before any record that
- * would end past LIMIT (at most one lap from START) and requires every
- * message's sequence number to be above AFTER_SEQ (0: any).
+ * would end past LIMIT (at most one lap from START).
  */
 void nv_scan_ring_to(const unsigned char *ring, uint64_t ring_bytes,
 		     unsigned producer, uint64_t start, uint64_t limit,
-		     uint64_t after_seq, struct nv_scan *s);
+		     struct nv_scan *s);
 
 /* struct nv_ring_ref -- one producer ring and its slot, as its owner (a
  * writer) maps them */

@@ -13,13 +13,13 @@ nv_scan_ring(const unsigned char *ring, uint64_t ring_bytes, unsigned producer,
 	     uint64_t start, struct nv_scan *s)
 {
 	nv_scan_ring_to(ring, ring_bytes, producer, start, start + ring_bytes,
-			0, s);
+			s);
 }
 
 void
 nv_scan_ring_to(const unsigned char *ring, uint64_t ring_bytes,
 		unsigned producer, uint64_t start, uint64_t limit,
-		uint64_t after_seq, struct nv_scan *s)
+		struct nv_scan *s)
 {
 	uint64_t pos = start;
 	struct nv_rec_info ri;
@@ -28,7 +28,7 @@ nv_scan_ring_to(const unsigned char *ring, uint64_t ring_bytes,
 	s->start = start;
 	s->records = 0;
 	s->pads = 0;
-	s->last_seq = after_seq;
+	s->last_seq = 0;
 	s->stop = "end of lap";
 	if (limit - start > ring_bytes)
 		limit = start + ring_bytes;
