@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libpmem2-dev libpmem-dev libxxhash-dev
-      python3 clang clang-format)
+      python3 clang clang-format libssl-dev openssl)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
