@@ -47,9 +47,9 @@ enum nvw_type {
 /* HELLO roles */
 #define NVW_ROLE_SENDER 1u
 #define NVW_ROLE_RECEIVER 2u
-/* HELLO flags */
-#define NVW_HELLO_ALLOW_VOLATILE 0x1u /* sender accepts a receiving channel
-				       * that is not durable */
+/* HELLO flags; ALLOW_VOLATILE: the sender accepts a receiving channel
+ * that is not durable */
+#define NVW_HELLO_ALLOW_VOLATILE 0x1u
 /* RESUME flags */
 #define NVW_RESUME_DURABLE 0x1u /* receiving channel on pmem or msync */
 
@@ -79,8 +79,9 @@ struct nvw_hello {
  *    0  4  tier (enum nvmsg_tier: 1..4)
  *    4  4  flags (RESUME flags)
  *    8  4  count (0 .. 64)
- *   12 + 28 i: uuid[16], producer u32, seq u64: the highest sequence
- *          number the receiving channel holds durably from that origin
+ *   12 + 28 i: uuid[16], producer u32 (a slot id: < 64), seq u64: the
+ *          highest sequence number the receiving channel holds durably
+ *          from that origin
  */
 struct nvw_resume_ent {
 	uint8_t uuid[16];
@@ -95,7 +96,8 @@ struct nvw_resume {
 };
 
 /*
- * ORIGIN body (24 bytes): index u32 (< 1024), uuid[16], producer u32.
+ * ORIGIN body (24 bytes): index u32 (< 1024), uuid[16], producer u32
+ * (a slot id: < 64).
  * Declares what MSG frames with that origin index come from; an index may
  * be declared again only with the same origin (the receiver checks).
  */
@@ -106,9 +108,9 @@ struct nvw_origin {
 };
 
 /*
- * MSG body (12 + len bytes, len >= 1): origin index u32, seq u64 (>= 1),
- * payload.  The decoder checks len against its max_body only; the
- * receiver checks it against the HELLO's max_msg.
+ * MSG body (12 + len bytes, len >= 1): origin index u32 (< 1024), seq
+ * u64 (>= 1), payload.  The decoder checks len against its max_body
+ * only; the receiver checks it against the HELLO's max_msg.
  */
 struct nvw_msg {
 	uint32_t origin;
@@ -154,12 +156,17 @@ struct nvw_frame {
 /*
  * nvw_parse -- decode the frame at the start of BUF (N bytes available).
  * MAX_BODY bounds body_len (the caller's buffer, e.g. NVW_MSG_HDR + its
- * max_msg; at least 24 + 28 * 64 so that every control frame fits).
+ * max_msg; at least 12 + 28 * 64, the largest RESUME, so that every
+ * control frame fits).
  * Returns 1 with *F filled and *USED = NVW_HDR + body_len; 0 when more
  * bytes are needed (then *USED is the total the frame needs if the header
  * is in, else NVW_HDR); -EPROTO when the bytes are not a valid frame: WHY
- * (WHYLEN bytes, may be 0) gets a sentence naming the field.  A refusal is
- * decided from the header alone whenever the header shows it.
+ * (WHYLEN bytes, may be 0) gets a sentence naming the field, and *USED is
+ * 0.  A refusal is decided from the header alone whenever the header
+ * shows it.  Whenever the header is in (even on a refusal), F->type and
+ * F->body_len hold its values; a HELLO refused after its magic matched
+ * has F->u.hello.version set, so that the caller can tell a version it
+ * does not speak (answered with NVW_ERR_VERSION) from other refusals.
  */
 int nvw_parse(const uint8_t *buf, size_t n, size_t max_body,
 	      struct nvw_frame *f, size_t *used, char *why, size_t whylen);
@@ -174,8 +181,8 @@ size_t nvw_put_resume(uint8_t *out, size_t cap, const struct nvw_resume *r);
 size_t nvw_put_origin(uint8_t *out, size_t cap, const struct nvw_origin *o);
 /* nvw_put_msg -- header and MSG head of a LEN-byte payload copied from
  * DATA (DATA may be NULL: then only the NVW_HDR + NVW_MSG_HDR bytes are
- * written and the caller copies the payload after them; the size returned
- * still counts the payload) */
+ * written and the caller copies the payload after them; CAP and the size
+ * returned still count the payload) */
 size_t nvw_put_msg(uint8_t *out, size_t cap, uint32_t origin, uint64_t seq,
 		   const void *data, uint32_t len);
 size_t nvw_put_u64(uint8_t *out, size_t cap, enum nvw_type type,

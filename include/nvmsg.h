@@ -93,6 +93,7 @@ extern "C" {
 #define NVMSG_E_MISMATCH (-10010)    /* cursor region of another channel */
 #define NVMSG_E_TIER (-10011)	     /* tier unknown or unusable */
 #define NVMSG_E_FORKED (-10012)	     /* handle inherited through fork() */
+#define NVMSG_E_DUPLICATE (-10013)   /* sequence number already held */
 
 /* enum nvmsg_tier -- where a channel lives, asked of the kernel at map time */
 enum nvmsg_tier {
@@ -465,6 +466,7 @@ struct nvmsg_view {
 	size_t len;
 	unsigned producer; /* producer slot id */
 	uint64_t seq;	   /* the producer's sequence number, from 1 */
+	uint64_t _end;	   /* private: ring position after the record */
 };
 
 /*
@@ -501,6 +503,93 @@ NVMSG_API int nvmsg_ack(struct nvmsg_consumer *c);
  */
 NVMSG_API int nvmsg_recv(struct nvmsg_consumer *c, void *buf, size_t cap,
 			 size_t *len, int64_t timeout_ns);
+
+/*
+ * nvmsg_ack_view -- durably acknowledge the messages of V's producer slot
+ * up to and including V (a message viewed through this handle), leaving
+ * the other slots' views unacked: for a forwarder that releases messages
+ * as their remote copies become durable.  With NVMSG_MORE the ack is only
+ * noted; the next nvmsg_ack_view without it (or nvmsg_ack, which acks
+ * everything viewed) makes every noted ack durable with one barrier.
+ * Views of the same slot after V, and of other slots, stay valid.
+ * Errors: -EINVAL (V not viewed through C, or already acked), as nvmsg_ack.
+ */
+NVMSG_API int nvmsg_ack_view(struct nvmsg_consumer *c,
+			     const struct nvmsg_view *v, int flags);
+
+/* ---------------------------------------------------------------- origins */
+
+/*
+ * Forwarding keeps where each message came from, in the receiving channel
+ * itself (docs/DAEMON.md, "Origin identity").  The receiver gives each
+ * origin (origin channel, origin producer slot) a producer slot of its own
+ * and appends with the origin's sequence numbers, so the slot's committed
+ * number is the highest sequence held from that origin, recovered after any
+ * crash from the same barrier as the bytes.  The slot's origin line is
+ * persisted before its first record and never changes.
+ */
+struct nvmsg_origin {
+	uint8_t channel[16]; /* the origin channel's uuid */
+	uint32_t producer;   /* the producer slot there */
+	uint32_t flags;	     /* NVMSG_ORIGIN_FORWARDED */
+};
+/* the slot holds forwarded messages (else it is a local producer's slot
+ * and the origin is this channel itself) */
+#define NVMSG_ORIGIN_FORWARDED 0x1u
+
+/*
+ * nvmsg_channel_origins -- for each producer slot I of DIR/NAME, OUT[I]
+ * gets its origin: the origin line of a forwarded slot, else this
+ * channel's uuid and I.  Needs read permission.  Returns the number of
+ * slots (max_producers), or an error as nvmsg_channel_stat.
+ */
+NVMSG_API int
+nvmsg_channel_origins(const char *dir, const char *name,
+		      struct nvmsg_origin out[NVMSG_MAX_PRODUCERS]);
+
+/*
+ * nvmsg_consumer_origin -- the origin of PRODUCER's slot on C's channel,
+ * as nvmsg_channel_origins (a view's origin: v.producer).  A forwarder
+ * forwards a forwarded slot's messages under their first origin, so
+ * origins survive several hops.  Errors: -EINVAL (PRODUCER out of range),
+ * NVMSG_E_WRONG_MODE, NVMSG_E_FORKED, NVMSG_E_CORRUPT (a torn origin line
+ * on a slot that holds records).
+ */
+NVMSG_API int nvmsg_consumer_origin(const struct nvmsg_consumer *c,
+				    unsigned producer, struct nvmsg_origin *o);
+
+/*
+ * nvmsg_producer_open_origin -- open DIR/NAME as a producer on the slot
+ * that holds origin O's messages, or, when none does, on a slot that never
+ * held a record, whose origin line is then made durable first.  The slot
+ * is taken over (recovered) as by nvmsg_producer_open; its committed
+ * number is the highest sequence of O held.  Send with nvmsg_send_seq
+ * only.  Slots of NVMSG_ANY_PRODUCER never get a forwarded slot.
+ * Errors: -EBUSY (O's slot is owned by a live process),
+ * NVMSG_E_FULL_TABLE (no slot left that never held a record), and those
+ * of nvmsg_producer_open.
+ */
+NVMSG_API int nvmsg_producer_open_origin(const char *dir, const char *name,
+					 const struct nvmsg_origin *o,
+					 struct nvmsg_producer **out);
+
+/*
+ * nvmsg_send_seq -- nvmsg_send on a forwarded slot, with the origin's
+ * sequence number SEQ, which must be above every number the slot holds
+ * (it may skip numbers).  NVMSG_E_DUPLICATE when it is not: nothing is
+ * written (exactly once: a resent message is dropped here).
+ * Errors: NVMSG_E_WRONG_MODE (not a forwarded slot; and nvmsg_send,
+ * reserve and commit refuse forwarded slots), -EINVAL (SEQ 0), and those
+ * of nvmsg_send.
+ */
+NVMSG_API int nvmsg_send_seq(struct nvmsg_producer *p, uint64_t seq,
+			     const void *buf, size_t len, int flags,
+			     int64_t timeout_ns);
+
+/* nvmsg_producer_last_seq -- the highest sequence number written through
+ * P so far (committed at open, then each send; NVMSG_MORE sends count
+ * before they are durable); 0 for a bad handle */
+NVMSG_API uint64_t nvmsg_producer_last_seq(const struct nvmsg_producer *p);
 
 /* ---------------------------------------------------------------- roles */
 

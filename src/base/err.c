@@ -81,6 +81,9 @@ nvmsg_strerror(int code)
 	case NVMSG_E_FORKED:
 		return "NVMSG_E_FORKED: handle inherited through fork(); open "
 		       "a new one in this process";
+	case NVMSG_E_DUPLICATE:
+		return "NVMSG_E_DUPLICATE: sequence number already held (a "
+		       "resent message, dropped)";
 	default:
 		break;
 	}

@@ -60,6 +60,11 @@ int nv_cons_name(const struct nv_chan *ch, unsigned i, char *out);
 /* nv_cons_register -- register NAME on a channel opened writable */
 int nv_cons_register(struct nv_chan *ch, const char *name);
 
+/* origins.c: nv_chan_origin -- slot I's origin into *O (this channel and
+ * I for a local slot); 1 forwarded, 0 local, -1 torn line (then as local) */
+int nv_chan_origin(const struct nv_chan *ch, unsigned i,
+		   struct nvmsg_origin *o);
+
 /* bound.c */
 /*
  * nv_slot_bound -- *BOUND: the end of ring I's records a reader may read.

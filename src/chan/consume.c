@@ -56,6 +56,8 @@ struct nvmsg_consumer {
 	uint64_t rpos[NVMSG_MAX_PRODUCERS];    /* next position to view */
 	uint64_t pubc[NVMSG_MAX_PRODUCERS];    /* cached pub_tail */
 	uint64_t acked[NVMSG_MAX_PRODUCERS];   /* last durable ack */
+	uint64_t want[NVMSG_MAX_PRODUCERS];    /* ack noted, not yet durable
+						* (acked[] when none) */
 	uint64_t lastseq[NVMSG_MAX_PRODUCERS]; /* seq of the last view */
 	int by_commit; /* watch commit words, not pub_tail (volatile) */
 	unsigned empty[NVMSG_MAX_PRODUCERS];	/* empty polls, to read pub_tail
@@ -159,6 +161,7 @@ resume_ring(struct nvmsg_consumer *c, unsigned i)
 			      (unsigned long long)(ahead ? top : bound));
 	c->rpos[i] = a;
 	c->acked[i] = a;
+	c->want[i] = a;
 	c->pubc[i] = bound;
 	/* a crash between the ack barrier and the ack_pub store leaves
 	 * ack_pub behind; ack is durable, so publish it now */
@@ -329,6 +332,7 @@ try_ring(struct nvmsg_consumer *c, unsigned i, struct nvmsg_view *v)
 		v->len = ri.len;
 		v->producer = i;
 		v->seq = ri.seq;
+		v->_end = c->rpos[i];
 		return 1;
 	}
 }
@@ -448,21 +452,20 @@ nvmsg_view(struct nvmsg_consumer *c, struct nvmsg_view *v, int64_t timeout_ns)
 	return -ETIMEDOUT;
 }
 
-int
-nvmsg_ack(struct nvmsg_consumer *c)
+/* commit_acks -- make every noted ack (want[]) durable with one barrier,
+ * then let producers reuse the space */
+static int
+commit_acks(struct nvmsg_consumer *c)
 {
-	int rc = check_role(c);
-	int any = 0;
+	int any = 0, rc;
 
-	if (rc < 0)
-		return rc;
 	for (unsigned i = 0; i < c->nrings; i++) {
-		if (c->rpos[i] == c->acked[i])
+		if (c->want[i] == c->acked[i])
 			continue;
 		/* relaxed: producers do not read ack, only recovery does */
-		nv_store_relaxed(&c->cur.acks[i].ack, c->rpos[i]);
+		nv_store_relaxed(&c->cur.acks[i].ack, c->want[i]);
 		if (nv_mutant(3)) /* crash-test mutant 3: ack usable early */
-			nv_store_release(&c->cur.acks[i].ack_pub, c->rpos[i]);
+			nv_store_release(&c->cur.acks[i].ack_pub, c->want[i]);
 		nv_tier_flush(&c->cur.reg.map, &c->cur.acks[i], 8);
 		any = 1;
 	}
@@ -473,27 +476,87 @@ nvmsg_ack(struct nvmsg_consumer *c)
 		/* not acked: put the last durable acks back, so that a
 		 * reopened consumer resumes before these messages (after a
 		 * power failure the media may hold either) */
-		for (unsigned i = 0; i < c->nrings; i++)
+		for (unsigned i = 0; i < c->nrings; i++) {
 			nv_store_relaxed(&c->cur.acks[i].ack, c->acked[i]);
+			c->want[i] = c->acked[i];
+		}
 		return nv_err_append(rc, "%s: acks not made durable",
 				     c->cur.reg.path);
 	}
 	for (unsigned i = 0; i < c->nrings; i++) {
-		if (c->rpos[i] == c->acked[i])
+		if (c->want[i] == c->acked[i])
 			continue;
-		c->acked[i] = c->rpos[i];
+		c->acked[i] = c->want[i];
 		/* release: our reads of the acked bytes happen before the
 		 * producer, acquiring ack_pub, overwrites them; stored after
 		 * the barrier so a producer never reuses space whose ack a
 		 * power failure could undo (the ack's own "durable before
 		 * visible") */
-		nv_store_release(&c->cur.acks[i].ack_pub, c->rpos[i]);
+		nv_store_release(&c->cur.acks[i].ack_pub, c->want[i]);
 		/* relaxed: a producer that starts waiting after this load
 		 * re-checks within its wait slice (wait.c) */
 		if (nv_load_relaxed(&c->ch.prod[i].waiting))
 			nv_futex_wake(
 				(nv_a32 *)(void *)&c->cur.acks[i].ack_pub);
 	}
+	return 0;
+}
+
+int
+nvmsg_ack(struct nvmsg_consumer *c)
+{
+	int rc = check_role(c);
+
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < c->nrings; i++)
+		c->want[i] = c->rpos[i];
+	return commit_acks(c);
+}
+
+int
+nvmsg_ack_view(struct nvmsg_consumer *c, const struct nvmsg_view *v, int flags)
+{
+	int rc = check_role(c);
+
+	if (rc < 0)
+		return rc;
+	if (!v)
+		return nv_err(-EINVAL, "NULL view");
+	/* the view must lie between the last noted ack and what was read
+	 * (unsigned distances: positions never wrap) */
+	if (v->producer >= c->nrings || v->_end <= c->acked[v->producer] ||
+	    v->_end - c->acked[v->producer] >
+		    c->rpos[v->producer] - c->acked[v->producer])
+		return nv_err(-EINVAL,
+			      "view (slot %u, sequence %llu) was not viewed "
+			      "through this consumer, or is already acked",
+			      v->producer, (unsigned long long)v->seq);
+	if (v->_end > c->want[v->producer])
+		c->want[v->producer] = v->_end;
+	if (flags & NVMSG_MORE)
+		return 0;
+	return commit_acks(c);
+}
+
+int
+nvmsg_consumer_origin(const struct nvmsg_consumer *c, unsigned producer,
+		      struct nvmsg_origin *o)
+{
+	int rc = check_role(c);
+
+	if (rc < 0)
+		return rc;
+	if (!o || producer >= c->nrings)
+		return nv_err(-EINVAL,
+			      "producer slot %u out of range (%u "
+			      "slots), or NULL origin",
+			      producer, c->nrings);
+	if (nv_chan_origin(&c->ch, producer, o) < 0 && c->rpos[producer] > 0)
+		return nv_err(NVMSG_E_CORRUPT,
+			      "%s: producer slot %u holds records but its "
+			      "origin line is torn",
+			      c->ch.data.path, producer);
 	return 0;
 }
 

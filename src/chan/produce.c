@@ -55,6 +55,7 @@ struct nvmsg_producer {
 	size_t max_msg;
 	int claim_open;
 	int poisoned;	   /* a barrier failed: nothing more is sent */
+	int forwarded;	   /* the slot has an origin line: nvmsg_send_seq */
 	unsigned fork_gen; /* nv_fork_gen at open: a forked child's copy
 			    * of the handle is refused (it is not the
 			    * owner of the slot) */
@@ -354,6 +355,15 @@ check_len(struct nvmsg_producer *p, size_t len)
 }
 
 static int
+refuse_forwarded(const struct nvmsg_producer *p)
+{
+	return nv_err(NVMSG_E_WRONG_MODE,
+		      "%s: producer slot %u holds forwarded messages: send "
+		      "with nvmsg_send_seq",
+		      p->ch.data.path, p->id);
+}
+
+static int
 commit_at(struct nvmsg_producer *p, size_t len, int flags)
 {
 	struct nv_rec_hdr *r =
@@ -386,11 +396,62 @@ nvmsg_send(struct nvmsg_producer *p, const void *buf, size_t len, int flags,
 	if (nv_unlikely(p->claim_open))
 		return nv_err(-EBUSY, "a reserved claim is open: commit or "
 				      "abort it first");
+	if (nv_unlikely(p->forwarded))
+		return refuse_forwarded(p);
 	if (nv_unlikely((rc = place(p, len, flags, timeout_ns)) < 0))
 		return rc;
 	memcpy(p->ring + (p->tail & (p->ring_bytes - 1)) + NV_REC_HDR, buf,
 	       len);
 	return commit_at(p, len, flags);
+}
+
+int
+nvmsg_send_seq(struct nvmsg_producer *p, uint64_t seq, const void *buf,
+	       size_t len, int flags, int64_t timeout_ns)
+{
+	int rc = check_role(p);
+
+	if (rc < 0)
+		return rc;
+	if (!p->forwarded)
+		return nv_err(NVMSG_E_WRONG_MODE,
+			      "%s: producer slot %u is not a forwarded slot "
+			      "(open it with nvmsg_producer_open_origin)",
+			      p->ch.data.path, p->id);
+	if (!buf || seq == 0)
+		return nv_err(-EINVAL, "%s",
+			      buf ? "sequence number 0"
+				  : "NULL message buffer");
+	if (seq < p->next_seq)
+		return nv_err(NVMSG_E_DUPLICATE,
+			      "%s: slot %u already holds sequence numbers up "
+			      "to %llu; %llu dropped",
+			      p->ch.data.path, p->id,
+			      (unsigned long long)(p->next_seq - 1),
+			      (unsigned long long)seq);
+	if ((rc = check_len(p, len)) < 0)
+		return rc;
+	if (p->claim_open)
+		return nv_err(-EBUSY, "a reserved claim is open");
+	if ((rc = place(p, len, flags, timeout_ns)) < 0)
+		return rc;
+	memcpy(p->ring + (p->tail & (p->ring_bytes - 1)) + NV_REC_HDR, buf,
+	       len);
+	/* a batch's descriptor keeps the number after the previous batch
+	 * as its first_seq, not this record's: recovery of a torn batch
+	 * then lands on the last committed number even across a skip */
+	if (!p->batch_open) {
+		p->batch_first = p->next_seq;
+		p->batch_open = 1;
+	}
+	p->next_seq = seq;
+	return commit_at(p, len, flags);
+}
+
+uint64_t
+nvmsg_producer_last_seq(const struct nvmsg_producer *p)
+{
+	return p && p->role == NV_ROLE_PRODUCER ? p->next_seq - 1 : 0;
 }
 
 int
@@ -407,6 +468,8 @@ nvmsg_reserve(struct nvmsg_producer *p, size_t len, struct nvmsg_claim *claim,
 		return rc;
 	if (p->claim_open)
 		return nv_err(-EBUSY, "a claim is already open");
+	if (p->forwarded)
+		return refuse_forwarded(p);
 	if ((rc = place(p, len, flags, timeout_ns)) < 0)
 		return rc;
 	claim->data = p->ring + (p->tail & (p->ring_bytes - 1)) + NV_REC_HDR;
@@ -540,18 +603,26 @@ recover_ring(struct nvmsg_producer *p)
 	return refresh_limit(p, &who);
 }
 
-int
-nvmsg_producer_open(const char *dir, const char *name, int id,
-		    struct nvmsg_producer **out)
+/* producer_free -- undo producer_new (and a claim already released) */
+static void
+producer_free(struct nvmsg_producer *p)
 {
-	struct nvmsg_producer *p;
+	for (unsigned i = 0; i < NVMSG_MAX_CONSUMERS; i++)
+		if (p->cur[i]) {
+			nv_cursor_close(p->cur[i]);
+			free(p->cur[i]);
+		}
+	nv_chan_close(&p->ch);
+	free(p);
+}
+
+/* producer_new -- a handle on DIR/NAME mapped read-write, no slot yet */
+static int
+producer_new(const char *dir, const char *name, struct nvmsg_producer **out)
+{
+	struct nvmsg_producer *p = calloc(1, sizeof(*p));
 	int rc;
 
-	nv_err_clear();
-	if (!out)
-		return nv_err(-EINVAL, "NULL out");
-	*out = NULL;
-	p = calloc(1, sizeof(*p));
 	if (!p)
 		return nv_err(-ENOMEM, "out of memory");
 	rc = nv_chan_open(&p->ch, dir, name, 1);
@@ -567,6 +638,77 @@ nvmsg_producer_open(const char *dir, const char *name, int id,
 	p->ring_bytes = p->ch.l.ring_bytes;
 	p->max_msg = p->ring_bytes / 2 - NV_REC_HDR;
 	p->owner = nv_owner_self();
+	*out = p;
+	return 0;
+}
+
+/* slot_origin -- slot I's origin line: 1 set (into *O), 0 none, -1 torn */
+static int
+slot_origin(const struct nvmsg_producer *p, unsigned i, struct nvmsg_origin *o)
+{
+	struct nvmsg_origin tmp;
+
+	return nv_chan_origin(&p->ch, i, o ? o : &tmp);
+}
+
+/* release_slot -- give up a slot we claimed (nothing was sent on it) */
+static void
+release_slot(struct nvmsg_producer *p)
+{
+	nv_store_release(&p->slot->owner_pid, 0);
+	nv_tier_persist(&p->ch.data.map, &p->slot->owner_pid, 8,
+			NV_PP_PRODUCER_CLAIM);
+}
+
+/* start_slot -- recover the claimed slot's ring and get ready to send */
+static int
+start_slot(struct nvmsg_producer *p)
+{
+	p->ring = nv_chan_ring(&p->ch, p->id);
+	uint64_t t0 = nv_now_ns();
+	int rc = recover_ring(p);
+	p->rec.elapsed_ns = nv_now_ns() - t0;
+	if (rc < 0) {
+		nv_store_release(&p->slot->owner_pid, 0);
+		return rc;
+	}
+	int o = slot_origin(p, p->id, NULL);
+	if (o < 0 && p->committed > 0) {
+		release_slot(p);
+		return nv_err(NVMSG_E_CORRUPT,
+			      "%s: producer slot %u holds records but its "
+			      "origin line is torn",
+			      p->ch.data.path, p->id);
+	}
+	p->forwarded = o > 0;
+	return 0;
+}
+
+/* finish_open -- the handle is ready: hand it out */
+static void
+finish_open(struct nvmsg_producer *p, struct nvmsg_producer **out)
+{
+	if (p->ch.tier == NVMSG_TIER_MSYNC) {
+		/* from now on our barriers are the group's (gsync.c) */
+		p->ch.data.map.group_drain = group_drain;
+		p->ch.data.map.group_ctx = p;
+	}
+	*out = p;
+}
+
+int
+nvmsg_producer_open(const char *dir, const char *name, int id,
+		    struct nvmsg_producer **out)
+{
+	struct nvmsg_producer *p;
+	int rc;
+
+	nv_err_clear();
+	if (!out)
+		return nv_err(-EINVAL, "NULL out");
+	*out = NULL;
+	if ((rc = producer_new(dir, name, &p)) < 0)
+		return rc;
 	if (id != NVMSG_ANY_PRODUCER &&
 	    (id < 0 || (unsigned)id >= p->ch.l.max_producers)) {
 		rc = nv_err(-EINVAL, "%s: producer id %d out of range 0..%u",
@@ -582,39 +724,114 @@ nvmsg_producer_open(const char *dir, const char *name, int id,
 			       "process",
 			       p->ch.data.path, id);
 	} else {
+		/* forwarded slots are the receiving daemon's */
 		for (unsigned i = 0; i < p->ch.l.max_producers && rc < 0; i++)
-			rc = claim_slot(p, i);
+			if (slot_origin(p, i, NULL) == 0)
+				rc = claim_slot(p, i);
 		if (rc < 0)
 			rc = nv_err(NVMSG_E_FULL_TABLE,
 				    "%s: all %u producer slots are owned by "
-				    "live processes",
+				    "live processes (or hold forwarded "
+				    "messages)",
 				    p->ch.data.path, p->ch.l.max_producers);
 	}
-	if (rc < 0)
+	if (rc < 0 || (rc = start_slot(p)) < 0)
 		goto fail;
-	p->ring = nv_chan_ring(&p->ch, p->id);
-	uint64_t t0 = nv_now_ns();
-	rc = recover_ring(p);
-	p->rec.elapsed_ns = nv_now_ns() - t0;
-	if (rc < 0) {
-		nv_store_release(&p->slot->owner_pid, 0);
-		goto fail;
-	}
-	if (p->ch.tier == NVMSG_TIER_MSYNC) {
-		/* from now on our barriers are the group's (gsync.c) */
-		p->ch.data.map.group_drain = group_drain;
-		p->ch.data.map.group_ctx = p;
-	}
-	*out = p;
+	finish_open(p, out);
 	return 0;
 fail:
-	for (unsigned i = 0; i < NVMSG_MAX_CONSUMERS; i++)
-		if (p->cur[i]) {
-			nv_cursor_close(p->cur[i]);
-			free(p->cur[i]);
+	producer_free(p);
+	return rc;
+}
+
+/* fresh_slot -- slot I never held a record: no pub_tail, no descriptor
+ * (recovery confirms it after the claim) */
+static int
+fresh_slot(const struct nvmsg_producer *p, unsigned i)
+{
+	struct nv_desc d;
+
+	/* a descriptor that ends at sequence 1 covers no record (what
+	 * recovery writes on an empty slot) */
+	return nv_load_relaxed(&p->ch.prod[i].pub_tail) == 0 &&
+	       (nv_desc_newest(&p->ch.prod[i], i, &d) < 0 || d.end_seq <= 1) &&
+	       slot_origin(p, i, NULL) <= 0;
+}
+
+/* claim_origin -- a fresh slot for origin O: claimed, recovered (it must
+ * hold nothing), its origin line made durable before any record */
+static int
+claim_origin(struct nvmsg_producer *p, const struct nvmsg_origin *o)
+{
+	for (unsigned i = 0; i < p->ch.l.max_producers; i++) {
+		if (!fresh_slot(p, i) || claim_slot(p, i) < 0)
+			continue;
+		int rc = start_slot(p);
+		if (rc < 0)
+			return rc;
+		if (p->committed > 0 || p->tail > 0) {
+			/* a dead producer's unpublished records: a local
+			 * slot after all */
+			release_slot(p);
+			continue;
 		}
-	nv_chan_close(&p->ch);
-	free(p);
+		nv_origin_write(p->slot, p->id, o->channel, o->producer);
+		rc = nv_tier_persist(&p->ch.data.map, &p->slot->origin,
+				     sizeof(p->slot->origin), NV_PP_ORIGIN);
+		if (rc < 0) {
+			release_slot(p);
+			return nv_err_append(rc,
+					     "%s: origin line of slot %u not "
+					     "made durable",
+					     p->ch.data.path, p->id);
+		}
+		p->forwarded = 1;
+		return 0;
+	}
+	return nv_err(NVMSG_E_FULL_TABLE,
+		      "%s: no producer slot left for a new origin (each "
+		      "origin producer needs a slot that never held a record; "
+		      "%u slots)",
+		      p->ch.data.path, p->ch.l.max_producers);
+}
+
+int
+nvmsg_producer_open_origin(const char *dir, const char *name,
+			   const struct nvmsg_origin *o,
+			   struct nvmsg_producer **out)
+{
+	struct nvmsg_producer *p;
+	int rc;
+
+	nv_err_clear();
+	if (!out || !o)
+		return nv_err(-EINVAL, "NULL %s", out ? "origin" : "out");
+	*out = NULL;
+	if ((rc = producer_new(dir, name, &p)) < 0)
+		return rc;
+	for (unsigned i = 0; i < p->ch.l.max_producers; i++) {
+		struct nvmsg_origin h;
+		if (slot_origin(p, i, &h) <= 0 || h.producer != o->producer ||
+		    memcmp(h.channel, o->channel, sizeof(h.channel)) != 0)
+			continue;
+		if ((rc = claim_slot(p, i)) < 0) {
+			rc = nv_err(rc,
+				    "%s: producer slot %u of this origin is "
+				    "owned by a live process",
+				    p->ch.data.path, i);
+			goto fail;
+		}
+		if ((rc = start_slot(p)) < 0)
+			goto fail;
+		finish_open(p, out);
+		return 0;
+	}
+	if ((rc = claim_origin(p, o)) < 0)
+		goto fail;
+	finish_open(p, out);
+	return 0;
+fail:
+	producer_free(p);
 	return rc;
 }
 

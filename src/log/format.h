@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * format.h -- the on-media format, version 2.  Same tables as docs/FORMAT.md.
+ * format.h -- the on-media format, version 3.  Same tables as docs/FORMAT.md.
  * All integers little-endian; every offset pinned by _Static_assert below.
  *
  * DATA REGION (DIR/NAME.nvmsg)
  * OFFSET  SIZE  DESCRIPTION
  *      0     8  magic "NVMSGCH\0"
- *      8     4  version (2)
+ *      8     4  version (3)
  *     12     4  header_bytes (4096)
  *     16     8  file_bytes
  *     24     8  ring_bytes (per producer ring, power of two)
@@ -37,11 +37,21 @@
  *     +96  32     batch descriptor 1 } inside its batch's barrier:
  *        +0  8    end_pos: ring tail after the batch
  *        +8  8    end_seq: sequence number after the batch
- *       +16  8    first_seq: sequence number of the batch's first record
+ *       +16  8    first_seq: the sequence number after the previous
+ *                 batch (its first record's, except on a forwarded slot,
+ *                 whose numbers may skip: chan/produce.c send_seq)
  *       +24  8    check = XXH3-64(bytes +0..+23, seed 2 * id + index + 1)
  *    +128   8     owner: boot16 << 48 | start26 << 22 | pid22 (0 free)
  *    +136   8     reserved, zero
  *    +144   4     waiting: producer sleeps on a full ring
+ *    +192  64     origin line (forwarded slots; all zero otherwise),
+ *                 written and persisted once, before the slot's first
+ *                 record, never changed after:
+ *        +0 16    origin channel uuid
+ *       +16  4    origin producer slot id
+ *       +20  4    flags: 1 (set)
+ *       +24 32    reserved, zero
+ *       +56  8    check = XXH3-64(bytes +0..+55, seed 0x6f726967 + id)
  *   ring_off: max_producers rings of ring_bytes each
  *
  * RECORD (32-byte aligned inside a ring; never straddles the ring end)
@@ -60,7 +70,7 @@
  *
  * CURSOR REGION (DIR/NAME.CONSUMER.nvcur)
  *      0   8  magic "NVMSGCU\0"
- *      8   4  version (2)
+ *      8   4  version (3)
  *     12   4  consumer index in the channel's consumer table
  *     16  16  channel uuid
  *     32  48  consumer name
@@ -86,7 +96,7 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	       "the format is little-endian and written with native stores");
 
-#define NV_FORMAT_VERSION 2u
+#define NV_FORMAT_VERSION 3u
 #define NV_DATA_MAGIC "NVMSGCH"
 #define NV_CUR_MAGIC "NVMSGCU"
 #define NV_PAGE 4096u
@@ -176,7 +186,14 @@ struct nv_prod_slot {
 	nv_a64 owner_start; /* reserved, zero */
 	nv_a32 waiting;
 	uint8_t pad2[44];
-	uint8_t pad3[64];
+	/* line 3: where a forwarded slot's messages come from (origin.c) */
+	struct nv_origin_line {
+		uint8_t uuid[16];
+		uint32_t producer;
+		uint32_t flags;
+		uint8_t reserved[32];
+		uint64_t check;
+	} origin;
 };
 NV_OFFSET_IS(struct nv_prod_slot, pub_tail, 0);
 NV_OFFSET_IS(struct nv_prod_slot, desc, 64);
@@ -184,7 +201,11 @@ NV_SIZE_IS(struct nv_batch_desc, 32);
 NV_OFFSET_IS(struct nv_prod_slot, owner_pid, 128);
 NV_OFFSET_IS(struct nv_prod_slot, owner_start, 136);
 NV_OFFSET_IS(struct nv_prod_slot, waiting, 144);
+NV_OFFSET_IS(struct nv_prod_slot, origin, 192);
+NV_OFFSET_IS(struct nv_origin_line, check, 56);
 NV_SIZE_IS(struct nv_prod_slot, 256);
+#define NV_ORIGIN_SET 1u
+#define NV_ORIGIN_SEED 0x6f726967u
 
 struct nv_rec_hdr {
 	nv_a64 commit; /* pos | 1, stored after the barrier */

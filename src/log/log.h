@@ -69,6 +69,16 @@ int nv_desc_read(const struct nv_prod_slot *s, unsigned id, unsigned idx,
 int nv_desc_newest(const struct nv_prod_slot *s, unsigned id,
 		   struct nv_desc *out);
 
+/* origin lines (origin.c) ----------------------------------------------- */
+
+/* nv_origin_write -- fill slot ID's origin line (the caller persists it) */
+void nv_origin_write(struct nv_prod_slot *s, unsigned id,
+		     const uint8_t uuid[16], uint32_t producer);
+/* nv_origin_read -- 1 and the origin if slot ID's line is set and
+ * verifies, 0 if it is all zero (a local slot), -1 if it is torn */
+int nv_origin_read(const struct nv_prod_slot *s, unsigned id, uint8_t uuid[16],
+		   uint32_t *producer);
+
 /* ring spans (ring.c) ---------------------------------------------------- */
 
 struct nv_map;

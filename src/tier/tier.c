@@ -41,6 +41,7 @@ nv_pp_name(enum nv_pp pp)
 		[NV_PP_RECORD] = "record",
 		[NV_PP_ACK] = "ack",
 		[NV_PP_READER] = "reader",
+		[NV_PP_ORIGIN] = "origin",
 	};
 	if ((unsigned)pp < NV_PP_COUNT && names[pp])
 		return names[pp];

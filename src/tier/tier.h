@@ -50,6 +50,8 @@ enum nv_pp {
 	NV_PP_ACK,    /* consumer acks (1 barrier for all rings) */
 	NV_PP_READER, /* a reader persists a dead producer's
 				* records past pub_tail before acting */
+	NV_PP_ORIGIN, /* a forwarded slot's origin line, before its
+				* first record */
 	NV_PP_COUNT
 };
 

@@ -99,7 +99,7 @@ def read_header(path, size, h):
         raise Refused("%s: bad magic" % path)
     version = u32(h, 8)
     good = xxh3(h[0:120], 0) == u64(h, 120)
-    if version != 2:
+    if version != 3:
         raise Refused("%s: %s" % (path, "format version %d" % version
                                   if good else "header checksum mismatch"))
     if not good:
@@ -136,7 +136,7 @@ def read_cursor(path, g, index, name):
     nprod = g["max_producers"]
     if len(c) < 128 or c[0:8] != b"NVMSGCU\0":
         raise Refused("%s: bad magic" % path)
-    if u32(c, 8) != 2:
+    if u32(c, 8) != 3:
         raise Refused("%s: cursor format version %d" % (path, u32(c, 8)))
     if xxh3(c[0:120], 0) != u64(c, 120):
         raise Refused("%s: cursor header checksum mismatch" % path)
@@ -270,6 +270,17 @@ def descriptor(slot, i, k):
             "ok": ok}
 
 
+def origin_line(slot, i):
+    """the origin line at slot +192: None (all zero: a local slot), or
+    {"channel": hex uuid, "producer": n, "ok": check verifies}"""
+    o = slot[192:256]
+    if o == bytes(64):
+        return None
+    flags, check = u32(o, 20), u64(o, 56)
+    ok = flags == 1 and xxh3(o[0:56], 0x6f726967 + i) == check
+    return {"channel": o[0:16].hex(), "producer": u32(o, 16), "ok": ok}
+
+
 def newest(descs):
     """of the descriptors that verify, the one with the larger end_pos
     (ties: either, they carry the same end_seq)"""
@@ -359,6 +370,7 @@ def decode(dirname, name, oldest=False):
             "bound": bound, "scan_from": lo, "scan_end": end,
             "scan_stop": why, "unpublished": len(unpublished),
             "descriptors": descs,
+            "origin": origin_line(slot, i),
             "newest": None if nd is None else descs.index(nd),
             # live: the newest descriptor's end_seq (the batch after the
             # last published one); else what recovery would continue at
@@ -394,7 +406,7 @@ def decode(dirname, name, oldest=False):
                          "acks": c["acks"], "rings": rings,
                          "lag_messages": lag_m, "lag_bytes": lag_b})
     return {
-        "path": path, "version": 2, "tier": TIERS[g["tier"]],
+        "path": path, "version": 3, "tier": TIERS[g["tier"]],
         "file_bytes": g["file_bytes"], "ring_bytes": rb,
         "max_producers": nprod, "max_consumers": g["max_consumers"],
         "max_message": rb // 2 - REC_HDR,

@@ -293,7 +293,7 @@ case_old_version(void)
 	reseal(b);
 	spill(data_path, b, n);
 	expect_open_error(NVMSG_E_VERSION, data_path,
-			  "format version 1, this library reads version 2 "
+			  "format version 1, this library reads version 3 "
 			  "(written by an older nvmsg");
 	expect_cli("stat", data_path, "format version 1");
 	expect_cli("check", data_path, "format version 1");

@@ -27,6 +27,7 @@ static const struct {
 	{ NVMSG_E_MISMATCH, "NVMSG_E_MISMATCH" },
 	{ NVMSG_E_TIER, "NVMSG_E_TIER" },
 	{ NVMSG_E_FORKED, "NVMSG_E_FORKED" },
+	{ NVMSG_E_DUPLICATE, "NVMSG_E_DUPLICATE" },
 };
 #define NCODES (sizeof(codes) / sizeof(codes[0]))
 
@@ -54,9 +55,10 @@ test_names(void)
 	}
 	/* every code between BASE and the last one is named: a new code
 	 * added to nvmsg.h without a name fails here */
-	for (int c = NVMSG_E_BASE - 1; c >= NVMSG_E_FORKED; c--)
+	for (int c = NVMSG_E_BASE - 1; c >= NVMSG_E_DUPLICATE; c--)
 		ASSERT_TRUE(strcmp(nvmsg_strerror(c), unknown) != 0);
-	ASSERT_TRUE(strcmp(nvmsg_strerror(NVMSG_E_FORKED - 1), unknown) == 0);
+	ASSERT_TRUE(strcmp(nvmsg_strerror(NVMSG_E_DUPLICATE - 1), unknown) ==
+		    0);
 	ASSERT_TRUE(strcmp(nvmsg_strerror(NVMSG_E_BASE), unknown) == 0);
 	/* -errno: the OS names them */
 	ASSERT_TRUE(strcmp(nvmsg_strerror(-ENOENT), strerror(ENOENT)) == 0);
