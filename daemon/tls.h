@@ -11,7 +11,13 @@
  * the configured CA, the validity dates, and the name the link expects
  * (a DNS name or IP address in the subjectAltName, checked by OpenSSL's
  * host or IP check).  Anything else is refused, and nvd_tls_error() says
- * why in one line (no certificate, unknown CA, expired, name mismatch...).
+ * why in one line (no certificate, unknown CA, expired, name mismatch...);
+ * docs/TLS.md lists the reasons.  A connection that failed (any error but
+ * -EAGAIN) is dead: every later call returns the same error.
+ *
+ * SIGPIPE: OpenSSL writes to the socket with write(2), so a write to a
+ * reset connection raises SIGPIPE.  The daemon sets SIGPIPE to SIG_IGN at
+ * start-up (so does the unit test); the write then returns -EPIPE.
  *
  * The module never prints and never exits.
  */
@@ -40,7 +46,8 @@ struct nvd_tls_conf {
  */
 int nvd_tls_ctx_new(const struct nvd_tls_conf *conf, struct nvd_tls_ctx **out,
 		    char *err, size_t errlen);
-/* nvd_tls_ctx_free -- NULL accepted; sets *ctx to NULL */
+/* nvd_tls_ctx_free -- NULL accepted; sets *ctx to NULL.  Connections
+ * made from it hold their own reference and may outlive it. */
 void nvd_tls_ctx_free(struct nvd_tls_ctx **ctx);
 
 /*
@@ -50,7 +57,8 @@ void nvd_tls_ctx_free(struct nvd_tls_ctx **ctx);
  * the name the peer's certificate must carry (a DNS name, or an IP address
  * literal checked as an IP SAN); NULL only for an accepting end, which
  * then checks the chain and dates but no name.
- * Errors: -EINVAL, -ENOMEM.
+ * Errors: -EINVAL (also a PEER_NAME that is empty or 256 bytes or more),
+ * -ENOMEM.
  */
 int nvd_tls_new(struct nvd_tls_ctx *ctx, int fd, int server,
 		const char *peer_name, struct nvd_tls **out);
@@ -59,15 +67,19 @@ int nvd_tls_new(struct nvd_tls_ctx *ctx, int fd, int server,
 void nvd_tls_free(struct nvd_tls **t);
 
 /* nvd_tls_handshake -- 0 once done; -EAGAIN (see nvd_tls_wants); -EPROTO
- * refused or broken (nvd_tls_error says why); -ECONNRESET / -EPIPE */
+ * refused or broken (nvd_tls_error says why); -ECONNRESET (also: the peer
+ * closed during the handshake) / -EPIPE, or another socket error */
 int nvd_tls_handshake(struct nvd_tls *t);
 
 /* nvd_tls_read -- > 0 bytes read; 0 the peer closed (close_notify or
- * EOF); -EAGAIN; -EPROTO; -ECONNRESET.  Only after the handshake. */
+ * EOF), and 0 again on later calls; -EAGAIN; -EPROTO; -ECONNRESET.  Only
+ * after the handshake and with N > 0: -EINVAL otherwise. */
 ssize_t nvd_tls_read(struct nvd_tls *t, void *buf, size_t n);
 /* nvd_tls_write -- > 0 bytes taken (maybe fewer than N); -EAGAIN;
  * -EPROTO; -EPIPE / -ECONNRESET.  Repeat a -EAGAIN write with the same
- * bytes (OpenSSL's rule; the module enables moving buffers). */
+ * bytes, at least as many (OpenSSL's rule; the module enables moving
+ * buffers, so they may be at another address).  Only after the handshake
+ * and with N > 0: -EINVAL otherwise. */
 ssize_t nvd_tls_write(struct nvd_tls *t, const void *buf, size_t n);
 /* nvd_tls_pending -- bytes OpenSSL holds decrypted that a read returns
  * without the socket becoming readable (the loop must not wait then) */
