@@ -97,6 +97,7 @@ struct nvd_loop {
 	nvd_hook_fn *before_sleep; /* the hook, or NULL */
 	void *before_sleep_data;   /* its argument */
 	bool stop;		   /* set by nvd_loop_stop */
+	bool no_sleep;		   /* set by nvd_loop_no_sleep */
 	bool running;		   /* inside nvd_loop_run */
 };
 
@@ -217,6 +218,12 @@ void
 nvd_loop_stop(struct nvd_loop *loop)
 {
 	loop->stop = true;
+}
+
+void
+nvd_loop_no_sleep(struct nvd_loop *loop)
+{
+	loop->no_sleep = true;
 }
 
 void
@@ -586,7 +593,11 @@ iterate(struct nvd_loop *loop)
 
 	if (err < 0)
 		return err;
-	n = epoll_wait(loop->epfd, loop->fired, (int)loop->nfired, -1);
+	/* a hook that asked not to sleep (polling for work epoll cannot
+	 * see) gets a non-blocking look at the fds */
+	n = epoll_wait(loop->epfd, loop->fired, (int)loop->nfired,
+		       loop->no_sleep ? 0 : -1);
+	loop->no_sleep = false;
 	if (n < 0) {
 		if (errno != EINTR)
 			return -errno;

@@ -103,6 +103,14 @@ void nvd_loop_stop(struct nvd_loop *loop);
 void nvd_loop_before_sleep(struct nvd_loop *loop, nvd_hook_fn *fn, void *data);
 
 /*
+ * nvd_loop_no_sleep -- the coming epoll_wait(2) of this iteration does not
+ * block (timeout 0): for a before-sleep hook that polls something epoll
+ * cannot watch (a shared-memory ring) and found work, or is spinning.
+ * The timers and fds are still served as usual.
+ */
+void nvd_loop_no_sleep(struct nvd_loop *loop);
+
+/*
  * nvd_loop_file_add -- call FN(loop, FD, fired, DATA) when FD is ready for
  * what MASK asks (NVD_LOOP_READ, NVD_LOOP_WRITE, both, or 0: registered
  * but quiet).  FD stays owned by the caller, who must delete the event
