@@ -145,6 +145,15 @@ on_msg(struct nvd_link *l, const struct nvw_msg *m)
 			       NVW_ERR_PROTOCOL);
 		return -1;
 	}
+#ifdef NVD_MUTANT_ACK_EARLY
+	/* the control of tests/powercut (never in nvmsgd): acknowledge now,
+	 * append later (mutant.c) */
+	if (nvd_mutant_defer(l, k - 1, m) == 0) {
+		l->recv_frames++;
+		l->msgs++;
+		return 0;
+	}
+#endif
 	rc = nvmsg_send_seq(p, m->seq, m->data, m->len, NVMSG_MORE, 0);
 	if (rc == -EAGAIN)
 		return block(l);

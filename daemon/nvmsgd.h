@@ -262,6 +262,12 @@ void nvd_rchan_touch(struct nvd_rchan *rc, struct nvmsg_producer *p);
 void nvd_rchan_close_all(struct nvd_daemon *d);
 const char *nvd_rchan_name(const struct nvd_rchan *rc);
 
+#ifdef NVD_MUTANT_ACK_EARLY
+/* mutant.c: a receiver that acknowledges before it appends (test only) */
+int nvd_mutant_defer(struct nvd_link *l, unsigned slot,
+		     const struct nvw_msg *m);
+#endif
+
 /* main.c */
 void nvd_status_dirty(struct nvd_daemon *d);
 void nvd_daemon_worked(struct nvd_daemon *d);
