@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nvmsgd.h"
 
@@ -186,6 +187,10 @@ on_origin(struct nvd_link *l, const struct nvw_origin *o)
 	int rc;
 
 	memcpy(want.channel, o->uuid, 16);
+#ifdef NVD_MUTANT_NEW_SLOT
+	/* tests/net's control: each run claims new slots for old origins */
+	want.producer ^= (uint32_t)getpid() << 8;
+#endif
 	rc = nvd_rchan_producer(l->rc, &want, &slot);
 	if (rc < 0) {
 		char why[300];

@@ -251,6 +251,10 @@ nvd_send_pump(struct nvd_link *l)
 		nvd_conn_queued(&l->conn, n);
 		fl->frame = ++l->sent_frames;
 		fl->sent = 1;
+#ifdef NVD_MUTANT_RELEASE_EARLY
+		/* tests/net's control: released when sent, not when acked */
+		fl->frame = 0;
+#endif
 		l->fbytes += v.len;
 		l->msgs++;
 		l->bytes += v.len;
