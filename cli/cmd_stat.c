@@ -4,19 +4,74 @@
  *
  * Read-only: needs only read permission on the channel's files.  Human
  * output is three aligned tables (channel, producers, consumers); --json
- * is one object with the same fields under the struct's names.
+ * is one object with the same fields under the struct's names.  A
+ * forwarded slot shows its origin (nvmsg_channel_origins); the links of
+ * an nvmsgd serving the directory come from its status file
+ * (DIR/nvmsgd.status, docs/DAEMON.md "Status").
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <nvmsg.h>
 
 #include "cli.h"
 #include "output.h"
 
-static void
-print_json(const char *dir, const char *name, const struct nvmsg_stat *st)
+/* origin_str -- "local", or "fwd UUID8../P" for a forwarded slot */
+static const char *
+origin_str(const struct nvmsg_origin *o, char *buf, size_t cap)
 {
-	char path[4200];
+	if (!(o->flags & NVMSG_ORIGIN_FORWARDED))
+		return "local";
+	snprintf(buf, cap, "fwd %02x%02x%02x%02x/%u", o->channel[0],
+		 o->channel[1], o->channel[2], o->channel[3], o->producer);
+	return buf;
+}
+
+/* links -- the daemon's status lines whose local channel is NAME, each
+ * given to FN; the number of lines */
+static unsigned
+links(const char *dir, const char *name, void (*fn)(const char *, void *),
+      void *arg)
+{
+	char path[4200], line[2048], want[NVMSG_NAME_MAX + 16];
+	unsigned n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/nvmsgd.status", dir);
+	snprintf(want, sizeof(want), " local=%s ", name);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		if (strncmp(line, "link ", 5) == 0 && strstr(line, want)) {
+			fn(line + 5, arg);
+			n++;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+static void
+link_json(const char *line, void *arg)
+{
+	jw_str(arg, NULL, line);
+}
+
+static void
+link_human(const char *line, void *arg)
+{
+	(void)arg;
+	printf("  %s\n", line);
+}
+
+static void
+print_json(const char *dir, const char *name, const struct nvmsg_stat *st,
+	   const struct nvmsg_origin *org)
+{
+	char path[4200], ob[64];
 	struct jw w;
 
 	snprintf(path, sizeof(path), "%s/%s.nvmsg", dir, name);
@@ -47,6 +102,7 @@ print_json(const char *dir, const char *name, const struct nvmsg_stat *st)
 		jw_bool(&w, "alive", p->alive);
 		jw_u64(&w, "tail", p->tail);
 		jw_u64(&w, "next_seq", p->next_seq);
+		jw_str(&w, "origin", origin_str(&org[p->id], ob, sizeof(ob)));
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
@@ -61,12 +117,17 @@ print_json(const char *dir, const char *name, const struct nvmsg_stat *st)
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
+	jw_arr(&w, "links");
+	links(dir, name, link_json, &w);
+	jw_arr_end(&w);
 	jw_obj_end(&w);
 }
 
 static void
-print_human(const char *dir, const char *name, const struct nvmsg_stat *st)
+print_human(const char *dir, const char *name, const struct nvmsg_stat *st,
+	    const struct nvmsg_origin *org)
 {
+	char ob[64];
 	struct table t;
 
 	tbl_init(&t, 2, 0);
@@ -106,12 +167,13 @@ print_human(const char *dir, const char *name, const struct nvmsg_stat *st)
 
 	printf("\nproducers: %u\n", st->nproducers);
 	if (st->nproducers) {
-		tbl_init(&t, 5, 0x1b); /* numbers right-aligned */
+		tbl_init(&t, 6, 0x1b); /* numbers right-aligned */
 		tbl_add(&t, "ID");
 		tbl_add(&t, "PID");
 		tbl_add(&t, "ALIVE");
 		tbl_add(&t, "TAIL");
 		tbl_add(&t, "NEXT_SEQ");
+		tbl_add(&t, "ORIGIN");
 		for (unsigned i = 0; i < st->nproducers; i++) {
 			const struct nvmsg_producer_stat *p = &st->producers[i];
 			tbl_add(&t, "%u", p->id);
@@ -119,6 +181,8 @@ print_human(const char *dir, const char *name, const struct nvmsg_stat *st)
 			tbl_add(&t, "%s", p->alive ? "yes" : "no");
 			tbl_add(&t, "%llu", (unsigned long long)p->tail);
 			tbl_add(&t, "%llu", (unsigned long long)p->next_seq);
+			tbl_add(&t, "%s",
+				origin_str(&org[p->id], ob, sizeof(ob)));
 		}
 		tbl_print(&t, stdout, "  ");
 		tbl_free(&t);
@@ -142,6 +206,9 @@ print_human(const char *dir, const char *name, const struct nvmsg_stat *st)
 		tbl_print(&t, stdout, "  ");
 		tbl_free(&t);
 	}
+	printf("\nlinks (nvmsgd):\n");
+	if (!links(dir, name, link_human, NULL))
+		printf("  none\n");
 }
 
 static int
@@ -159,13 +226,16 @@ run(struct cli *g, const struct cli_cmd *cmd, int argc, char **argv)
 		cli_err("out of memory");
 		return CLI_ERROR;
 	}
+	static struct nvmsg_origin org[NVMSG_MAX_PRODUCERS];
 	rc = nvmsg_channel_stat(dir, name, st);
+	if (rc == 0 && (rc = nvmsg_channel_origins(dir, name, org)) > 0)
+		rc = 0;
 	if (rc < 0)
 		rc = cli_lib_err(rc);
 	else if (json)
-		print_json(dir, name, st);
+		print_json(dir, name, st, org);
 	else
-		print_human(dir, name, st);
+		print_human(dir, name, st, org);
 	free(st);
 	return rc;
 }

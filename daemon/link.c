@@ -403,6 +403,10 @@ handle(struct nvd_link **lp, const struct nvw_frame *f)
 {
 	struct nvd_link *l = *lp;
 
+	if (!l->got_hello && f->type != NVW_HELLO && f->type != NVW_ERROR) {
+		nvd_link_close(l, "a frame before HELLO", NVW_ERR_PROTOCOL);
+		return -1;
+	}
 	switch (f->type) {
 	case NVW_HELLO:
 		return on_hello(lp, &f->u.hello);
@@ -423,10 +427,6 @@ handle(struct nvd_link **lp, const struct nvw_frame *f)
 	}
 	default:
 		break;
-	}
-	if (!l->got_hello) {
-		nvd_link_close(l, "a frame before HELLO", NVW_ERR_PROTOCOL);
-		return -1;
 	}
 	if (l->role == NVW_ROLE_SENDER)
 		return nvd_send_frame(l, f);
@@ -519,6 +519,8 @@ finish_connect(struct nvd_link *l)
 	l->connects++;
 	NVD_INFO("link %s %s: connected peer=%s", kind_name(l), l->conf.local,
 		 l->peer);
+	if (l->state == NVD_TLS)
+		(void)do_tls(l); /* the dialler speaks first: ClientHello */
 }
 
 static void

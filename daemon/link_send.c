@@ -221,6 +221,19 @@ nvd_send_pump(struct nvd_link *l)
 			return -1;
 		}
 		work = 1;
+		if (v.len > l->max_msg) {
+			/* never dropped: the link stops until the limit is
+			 * raised (the message stays in the channel) */
+			char why[200];
+			snprintf(why, sizeof(why),
+				 "a message of %zu bytes exceeds --max-msg %u",
+				 v.len, l->max_msg);
+			NVD_ERR("link %s %s: %s; the link waits for a restart "
+				"with a larger --max-msg",
+				nvd_link_kind(l), l->conf.local, why);
+			nvd_link_close(l, why, NVW_ERR_TOO_BIG);
+			return -1;
+		}
 		struct nvd_flight *fl =
 			&l->fifo[(l->fhead + l->fcount) % c->window_msgs];
 		fl->v = v;

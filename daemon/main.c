@@ -168,6 +168,8 @@ before_sleep(struct nvd_loop *loop, void *data)
 		if (d->links[i])
 			work |= nvd_link_poll(d->links[i]) > 0;
 	reap(d);
+	if (status_dirty) /* links come and go rarely: write at once */
+		write_status(d);
 	/* spin while messages flow: an idle wait would add a poll
 	 * period to every message's latency */
 	if (work || nvd_loop_now_ns() - d->last_work_ns < d->conf.spin_ns)
