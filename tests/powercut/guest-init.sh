@@ -21,8 +21,23 @@
 #                       library's NV_SEAM_PUB_LAG seam (pub_tail on the
 #                       media stays one batch behind, as a cache that had
 #                       not written its line back would leave it)
+# The link test (powercut_link.py; pc_mode=link, store fsdax or tmpfs):
+#   pc_role=recv|send|dump  recv: nvmsgd receives into channel orders;
+#                       send: producers send on orders and nvmsgd offers
+#                       it; dump: only the dump below, then halt.  recv
+#                       and dump first dump what consumer verify of orders
+#                       holds (pc_link dump), before any nvmsgd runs
+#   pc_port=P           nvmsgd listens on 0.0.0.0:P (eth0 is 10.0.2.15,
+#                       QEMU user networking; the host dials in through
+#                       a hostfwd port)
+#   pc_daemon=NAME      recv: the daemon binary (nvmsgd-mutant-ackearly
+#                       for the control)
+#   pc_dopts=A,B        more nvmsgd options, commas for spaces
+#   pc_count=N pc_rate=R pc_producers=K pc_batch=PCT
+#                       send: K producers (slots 0..K-1), each up to seq
+#                       N, R messages a second, PCT% batches
 # Lines for the host start with "PC " (ours) or are pc_guest's protocol
-# lines (SENT, GOT, ...; see pc_guest.c).
+# lines (SENT, GOT, ...; see pc_guest.c) or pc_link's (pc_link.c).
 export PATH=/bin:/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -224,6 +239,59 @@ verify)
 	pc_guest verify $DIR $NAME $CONSUMER >/dev/ttyS1 2>&1 || ok=0
 	[ $ok = 1 ] || die "verify"
 	halt
+	;;
+link)
+	ROLE=$(param pc_role)
+	PORT=$(param pc_port)
+	CH=orders
+	# pmem: 4 slots of 4 MiB; a consumer that never acks keeps all
+	if [ "$ROLE" != send ] && [ "$SETUP" != 1 ]; then
+		pc_link dump $DIR $CH verify || die "dump"
+	fi
+	[ "$ROLE" != dump ] || halt
+	for m in virtio_pci virtio_net; do modprobe $m || die "modprobe $m"; done
+	wait_for -e /sys/class/net/eth0
+	ip link set lo up && ip link set eth0 up &&
+		ip addr add 10.0.2.15/24 dev eth0 || die "network"
+	DAEMON=$(param pc_daemon)
+	DOPTS=$(param pc_dopts | tr ',' ' ')
+	command -v "${DAEMON:-nvmsgd}" >/dev/null || die "no ${DAEMON:-nvmsgd}"
+	case "$ROLE" in
+	recv)
+		if [ ! -e $DIR/$CH.nvmsg ]; then
+			pc_link create $DIR $CH $TIER 4194304 4 verify ||
+				die "create"
+		fi
+		# shellcheck disable=SC2086
+		"${DAEMON:-nvmsgd}" --dir $DIR --listen 0.0.0.0:$PORT \
+			--plaintext --status /tmp/nvmsgd.status $DOPTS 2>&1 &
+		;;
+	send)
+		if [ "$SETUP" = 1 ]; then
+			pc_link create $DIR $CH $TIER 4194304 4 \
+				link-offer-$CH || die "create"
+		fi
+		# shellcheck disable=SC2086
+		"${DAEMON:-nvmsgd}" --dir $DIR --listen 0.0.0.0:$PORT \
+			--offer $CH --plaintext --status /tmp/nvmsgd.status \
+			$DOPTS 2>&1 &
+		# its link consumer is registered (ours, made at setup)
+		# before any producer sends
+		wait_for -e /tmp/nvmsgd.status
+		n=$(ls $DIR/$CH.*.nvcur | wc -l)
+		[ "$n" = 1 ] || die "$n cursors: $(ls $DIR)"
+		p=0
+		while [ $p -lt "$(param pc_producers)" ]; do
+			pc_link produce $DIR $CH $p "$COUNT" "$(param pc_rate)" \
+				"$(param pc_batch)" &
+			p=$((p + 1))
+		done
+		;;
+	*) die "unknown pc_role=$ROLE" ;;
+	esac
+	say "READY uptime=$(cut -d' ' -f1 /proc/uptime)"
+	# the host pulls the plug long before this returns
+	sleep 100000
 	;;
 *)
 	die "unknown pc_mode=$MODE"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # mkinitramfs.sh -- the power-cut guest's kernel and initramfs.
 #
-#   tests/powercut/mkinitramfs.sh KERNEL_DIR PC_GUEST OUT_DIR [PC_GUEST_LAG]
+#   tests/powercut/mkinitramfs.sh [--bin FILE[=NAME]]... [--net] \
+#       KERNEL_DIR PC_GUEST OUT_DIR [PC_GUEST_LAG]
 #
 # KERNEL_DIR holds Debian's kernel package extracted by deps.sh --kernel.
 # Writes OUT_DIR/vmlinux (the uncompressed ELF kernel: QEMU starts it at its
@@ -13,10 +14,24 @@
 # dependencies, so that busybox modprobe works), and guest-init.sh as /init.
 # PC_GUEST_LAG (pc_guest built on the NV_SEAM_PUB_LAG library) goes in as
 # /bin/pc_guest_lag, for the run boots that ask for it (pc_bin=lag).
+# Options (the link test, powercut_link.py): --bin FILE[=NAME] puts FILE
+# into /bin (as NAME) with its ldd closure, as PC_GUEST (nvmsgd, nvmsg,
+# pc_link); --net adds the virtio-net modules (QEMU user networking).
 set -euo pipefail
 export PATH=$PATH:/usr/sbin:/sbin
-[ $# -eq 3 ] || [ $# -eq 4 ] ||
-	{ echo "usage: $0 KERNEL_DIR PC_GUEST OUT_DIR [PC_GUEST_LAG]" >&2; exit 2; }
+usage="usage: $0 [--bin FILE[=NAME]]... [--net] KERNEL_DIR PC_GUEST OUT_DIR [PC_GUEST_LAG]"
+bins=()
+net=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--bin) [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }; bins+=("$2"); shift 2 ;;
+	--net) net=1; shift ;;
+	--) shift; break ;;
+	-*) echo "$usage" >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+[ $# -eq 3 ] || [ $# -eq 4 ] || { echo "$usage" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 kdir=$(cd "$1" && pwd)
 guest=$2
@@ -71,6 +86,12 @@ for tool in ndctl daxctl mkfs.ext4; do
 done
 copy_elf "$guest" pc_guest # also when it is a mutant build
 [ -z "$lag" ] || copy_elf "$lag" pc_guest_lag
+for b in ${bins[@]+"${bins[@]}"}; do
+	case "$b" in
+	*=*) copy_elf "${b%%=*}" "${b#*=}" ;;
+	*) copy_elf "$b" ;;
+	esac
+done
 cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
 # glibc loads libgcc_s for thread cancellation and unwinding
 cp -nL /lib/x86_64-linux-gnu/libgcc_s.so.1 "$root/lib/x86_64-linux-gnu/"
@@ -83,6 +104,7 @@ chmod 755 "$root/init"
 # host's modprobe.d (ndctl ships an "install libnvdimm" rule) plays no part
 want="nfit nd_pmem nd_btt dax_pmem device_dax ext4 crc32c_generic
       crc32c-intel virtio_pci virtio_blk"
+[ $net -eq 0 ] || want="$want virtio_net"
 empty=$out/modprobe.d.empty
 mkdir -p "$empty"
 mods=$root/lib/modules/$kv

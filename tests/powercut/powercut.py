@@ -307,6 +307,8 @@ class Rig:
         self.logs = os.path.join(self.work, "logs")
         self.rng = random.Random(a.seed)
         self.accel = None
+        # more mkinitramfs.sh options (powercut_link.py: --bin, --net)
+        self.initramfs_opts = []
 
     # ------------------------------------------------------------ setup
 
@@ -339,7 +341,8 @@ class Rig:
                                   "tests/powercut/deps.sh as root", 77)
         fcntl.flock(lock, fcntl.LOCK_UN)
         rc = subprocess.call(["bash", os.path.join(HERE, "mkinitramfs.sh"),
-                              self.kdir, self.a.guest, self.gdir] +
+                              *self.initramfs_opts, self.kdir,
+                              self.a.guest, self.gdir] +
                              ([self.a.lag_guest] if self.a.lag_guest
                               else []))
         if rc != 0:
