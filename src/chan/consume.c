@@ -534,6 +534,8 @@ nvmsg_ack_view(struct nvmsg_consumer *c, const struct nvmsg_view *v, int flags)
 			      v->producer, (unsigned long long)v->seq);
 	if (v->_end > c->want[v->producer])
 		c->want[v->producer] = v->_end;
+	if (nv_mutant(6)) /* crash-test mutant 6: acks all that was read */
+		c->want[v->producer] = c->rpos[v->producer];
 	if (flags & NVMSG_MORE)
 		return 0;
 	return commit_acks(c);

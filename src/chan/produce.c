@@ -441,7 +441,8 @@ nvmsg_send_seq(struct nvmsg_producer *p, uint64_t seq, const void *buf,
 	 * as its first_seq, not this record's: recovery of a torn batch
 	 * then lands on the last committed number even across a skip */
 	if (!p->batch_open) {
-		p->batch_first = p->next_seq;
+		/* crash-test mutant 5: the record's own number */
+		p->batch_first = nv_mutant(5) ? seq : p->next_seq;
 		p->batch_open = 1;
 	}
 	p->next_seq = seq;
