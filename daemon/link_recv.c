@@ -189,7 +189,7 @@ on_origin(struct nvd_link *l, const struct nvw_origin *o)
 	memcpy(want.channel, o->uuid, 16);
 #ifdef NVD_MUTANT_NEW_SLOT
 	/* tests/net's control: each run claims new slots for old origins */
-	want.producer ^= (uint32_t)getpid() << 8;
+	want.channel[15] ^= (uint8_t)(getpid() | 1);
 #endif
 	rc = nvd_rchan_producer(l->rc, &want, &slot);
 	if (rc < 0) {

@@ -31,6 +31,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 
@@ -136,6 +137,28 @@ def run(a):
         raise SystemExit("t_link_torture: FAIL: the sender never "
                          "registered its link consumer")
 
+    # verify reads while the torture runs (a full receiving channel would
+    # stop the whole pipeline: back-pressure, as designed)
+    got = []
+    stop_reading = threading.Event()
+
+    def reader():
+        while True:
+            out = subprocess.run([nv, "recv", "orders", "--dir", rdir,
+                                  "--consumer", "verify", "--json",
+                                  "--timeout-ms", "300"],
+                                 stdout=subprocess.PIPE, check=False)
+            if out.returncode not in (0, 3):
+                log("FAIL: recv exited %d" % out.returncode)
+                got.append(None)
+                return
+            lines = out.stdout.decode().splitlines()
+            got.extend(json.loads(x) for x in lines)
+            if stop_reading.is_set() and not lines:
+                return
+    rt = threading.Thread(target=reader, daemon=True)
+    rt.start()
+
     per = a.messages // a.producers
     prods = []
     for k in range(a.producers):
@@ -196,37 +219,36 @@ def run(a):
          "--target", "127.0.0.1:" + rport], stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     want = per * a.producers
+    end = time.time() + a.drain
+    while time.time() < end and len(got) < want:
+        time.sleep(0.2)
+    # a little longer: duplicates would arrive after the last message
+    time.sleep(1.0)
+    stop_reading.set()
+    rt.join(timeout=30)
+    if None in got:
+        raise SystemExit("t_link_torture: FAIL: the verify reader failed")
     seen = {}
     order_bad = dup = 0
     last = {}
     forwarded = 0
-    end = time.time() + a.drain
     slots = {}
-    while time.time() < end and forwarded < want:
-        out = subprocess.run([nv, "recv", "orders", "--dir", rdir,
-                              "--consumer", "verify", "--json",
-                              "--timeout-ms", "500"],
-                             stdout=subprocess.PIPE, check=False)
-        if out.returncode not in (0, 3):
-            raise SystemExit("t_link_torture: FAIL: recv exited %d"
-                             % out.returncode)
-        for line in out.stdout.decode().splitlines():
-            m = json.loads(line)
-            k, i = (int(x) for x in m["data"][1:].split())
-            slot, seq = m["producer"], m["seq"]
-            slots.setdefault(slot, set()).add(k)
-            if seq != i:
-                log("slot %d: sequence %d carries line %d of p%d"
-                    % (slot, seq, i, k))
-                order_bad += 1
-            if (k, i) in seen:
-                dup += 1
-            else:
-                seen[(k, i)] = 1
-                forwarded += 1
-            if last.get(slot, 0) >= seq:
-                order_bad += 1
-            last[slot] = seq
+    for m in got:
+        k, i = (int(x) for x in m["data"][1:].split())
+        slot, seq = m["producer"], m["seq"]
+        slots.setdefault(slot, set()).add(k)
+        if seq != i:
+            log("slot %d: sequence %d carries line %d of p%d"
+                % (slot, seq, i, k))
+            order_bad += 1
+        if (k, i) in seen:
+            dup += 1
+        else:
+            seen[(k, i)] = 1
+            forwarded += 1
+        if last.get(slot, 0) >= seq:
+            order_bad += 1
+        last[slot] = seq
     lost = want - forwarded
     for slot, ks in slots.items():
         if len(ks) != 1:
