@@ -25,6 +25,8 @@ static const struct tp_entry tps[] = {
 	{ "unix", &nvb_tp_unix, NULL },
 	{ "mq", &nvb_tp_mq, NULL },
 	{ "fdatasync", &nvb_tp_fdatasync, NULL },
+	{ "tcp", &nvb_tp_tcp, NULL },
+	{ "nvmsgd", &nvb_tp_nvmsgd, NULL },
 #ifdef NVB_HAVE_ZMQ
 	{ "zmq", &nvb_tp_zmq, NULL },
 #else
@@ -80,6 +82,18 @@ nvb_peer_missing(const struct nvb_system *s, char *why, size_t len)
 			 "bench/deps.sh)");
 		return 1;
 	}
+	if (strcmp(s->tp, "nvmsgd") == 0 && !nvb_fwd_path(&w)) {
+		snprintf(why, len, "%s: %s", s->name, w);
+		return 1;
+	}
+	if (strcmp(s->tp, "nvmsgd") == 0 && s->tls && !nvb_in_path("openssl")) {
+		snprintf(why, len,
+			 "%s: the openssl command (it makes the TLS "
+			 "certificates) is not installed (apt-get install "
+			 "openssl)",
+			 s->name);
+		return 1;
+	}
 	if (strcmp(s->tp, "nats") == 0 && !nvb_in_path("nats-server")) {
 		snprintf(why, len,
 			 "nats: nats-server is not installed "
@@ -92,7 +106,7 @@ nvb_peer_missing(const struct nvb_system *s, char *why, size_t len)
 
 int
 nvb_run_case(const struct nvb_case *c, const struct nvb_opts *o,
-	     const char *dir, struct nvb_result *r)
+	     const char *dir, const char *disk_dir, struct nvb_result *r)
 {
 	const struct nvb_system *s = c->sys;
 	struct nvb_env e = { 0 };
@@ -106,21 +120,27 @@ nvb_run_case(const struct nvb_case *c, const struct nvb_opts *o,
 		return nvb_probe_memcpy(c->size, o->probe_seconds, r);
 	if (strcmp(s->tp, "barrier") == 0)
 		return nvb_probe_barrier(dir, o->probe_seconds, r);
+	int tcp = strcmp(s->tp, "tcp") == 0;
 	if (!(tp = nvb_find_tp(s->tp, &why))) {
 		snprintf(r->note, sizeof(r->note), "%s", why);
 		return -ENOENT;
 	}
 	e.dir = dir;
+	e.disk_dir = disk_dir;
 	e.size = c->size;
 	e.nprod = c->m == NVB_T41 ? 4 : 1;
 	e.ncons = c->m == NVB_T13 ? 3 : 1;
-	e.nchan = c->m == NVB_PP ? 2 : 1;
+	e.nchan = c->m == NVB_PP || (c->m == NVB_FWD_REF && tcp) ? 2 : 1;
 	e.spin = s->spin;
 	e.batch = s->batch;
 	/* latency: every message acknowledged; throughput: every 64 (and
 	 * whenever the consumer finds nothing to read) */
 	e.ack_every = NVB_IS_LAT(c->m) ? 1 : 64;
 	e.tier = s->tier;
+	e.rx_tier = s->tier;
+	e.tls = s->tls;
+	e.replicas = s->replicas > 0 ? s->replicas : 1;
+	e.fwd_tput = c->m == NVB_FWD_TPUT;
 	e.oversub = e.nprod + e.ncons > nvb_ncpus();
 	e.fsyncs = -1;
 	if ((rc = tp->setup(&e)) < 0) {
@@ -135,6 +155,16 @@ nvb_run_case(const struct nvb_case *c, const struct nvb_opts *o,
 		break;
 	case NVB_RATE:
 		rc = nvb_rate(tp, &e, &o->lat_rate, r);
+		break;
+	case NVB_FWD_RATE:
+		rc = nvb_fwd_rate(&e, &o->fwd_lat, r);
+		break;
+	case NVB_FWD_TPUT:
+		rc = nvb_throughput(tp, &e, &o->fwd_tput, r);
+		break;
+	case NVB_FWD_REF:
+		rc = tcp ? nvb_pingpong(tp, &e, &o->fwd_ref, r)
+			 : nvb_publish(tp, &e, &o->fwd_ref, r);
 		break;
 	default:
 		rc = nvb_throughput(tp, &e, &o->tput, r);
@@ -172,6 +202,11 @@ nvb_format_result(const struct nvb_result *r, char *buf, size_t len)
 		k += snprintf(buf + k, len - (size_t)k, "%s%.1f", i ? "," : "",
 			      r->q[i]);
 	if (k > 0 && (size_t)k < len)
+		k += snprintf(buf + k, len - (size_t)k,
+			      " rel=%llu,%.1f,%.1f,%.1f,%.1f",
+			      (unsigned long long)r->rn, r->rp50, r->rp99,
+			      r->rp999, r->rmax);
+	if (k > 0 && (size_t)k < len)
 		snprintf(buf + k, len - (size_t)k, " note=%s", r->note);
 }
 
@@ -201,6 +236,13 @@ nvb_parse_result(const char *line, struct nvb_result *r, char *err,
 		char *end;
 		r->q[i] = strtod(p, &end);
 		p = *end == ',' ? end + 1 : end;
+	}
+	const char *rel = strstr(p, " rel=");
+	if (rel) {
+		unsigned long long rn = 0;
+		if (sscanf(rel, " rel=%llu,%lf,%lf,%lf,%lf", &rn, &r->rp50,
+			   &r->rp99, &r->rp999, &r->rmax) == 5)
+			r->rn = rn;
 	}
 	const char *note = strstr(p, "note=");
 	if (note) {

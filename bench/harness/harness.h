@@ -18,9 +18,16 @@ enum nvb_measure {
 	NVB_T41,     /* 4 producers x 1 consumer */
 	NVB_T13,     /* 1 producer x 3 consumers */
 	NVB_BARRIER, /* one persist barrier */
+	/* forwarding through nvmsgd (left out of the default plan) */
+	NVB_FWD_RATE, /* latency at a fixed rate: durable and released */
+	NVB_FWD_TPUT, /* throughput through the two daemons */
+	NVB_FWD_REF,  /* the references: TCP, JetStream, Redis, barrier */
 	NVB_NMEASURE
 };
-#define NVB_IS_LAT(m) ((m) == NVB_PP || (m) == NVB_RATE)
+#define NVB_IS_LAT(m)                                                          \
+	((m) == NVB_PP || (m) == NVB_RATE || (m) == NVB_FWD_RATE ||            \
+	 (m) == NVB_FWD_REF)
+#define NVB_IS_FWD(m) ((m) >= NVB_FWD_RATE && (m) < NVB_NMEASURE)
 
 /* struct nvb_system -- one row kind: a transport with its settings */
 struct nvb_system {
@@ -32,9 +39,12 @@ struct nvb_system {
 	int tier;	      /* nvmsg tier, 0 for peers */
 	int spin;
 	int batch;
-	int disk;	   /* data on the real disk (/var/tmp) */
+	int disk;	   /* data on the real disk (/var/tmp); 2: a memory
+			    * directory and one on the disk (disk_dir) */
 	int peer;	   /* a peer column in the ratio table */
 	unsigned measures; /* 1u << enum nvb_measure */
+	int tls;	   /* nvmsgd: TLS 1.3 (tier: the receiver's) */
+	int replicas;	   /* nats: stream replicas */
 };
 
 extern const struct nvb_system nvb_systems[];
@@ -84,9 +94,12 @@ struct nvb_opts {
 	const char *json;
 	const char *plot;
 	int list;
-	int no_probe; /* --no-probe: for profiling a case alone */
+	int no_probe;	 /* --no-probe: for profiling a case alone */
+	int forwarding;	 /* --forwarding: the nvmsgd cases too */
+	double fwd_rate; /* offered rate of the forwarding latency cases */
 	uint64_t probe_count;
 	struct nvb_params pp, lat_rate, tput;
+	struct nvb_params fwd_lat, fwd_tput, fwd_ref;
 	double probe_seconds; /* barrier, memcpy */
 };
 
@@ -115,7 +128,7 @@ const char *nvb_measure_title(enum nvb_measure m);
 
 /* case.c: run one case in this process (the harness forks first) */
 int nvb_run_case(const struct nvb_case *c, const struct nvb_opts *o,
-		 const char *dir, struct nvb_result *r);
+		 const char *dir, const char *disk_dir, struct nvb_result *r);
 void nvb_format_result(const struct nvb_result *r, char *buf, size_t len);
 int nvb_parse_result(const char *line, struct nvb_result *r, char *err,
 		     size_t errlen);

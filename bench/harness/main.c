@@ -27,7 +27,8 @@ usage(FILE *f)
 	fputs("usage: nvmsg bench [--quick] [--cases LIST] [--json FILE] "
 	      "[--plot FILE]\n"
 	      "                   [--rounds N] [--tries N] [--rate MSGS] "
-	      "[--force] [--list]\n",
+	      "[--force] [--list]\n"
+	      "                   [--forwarding] [--fwd-rate MSGS]\n",
 	      f);
 }
 
@@ -66,6 +67,24 @@ help(void)
 	      "quick 1)\n"
 	      "  --rate MSGS    offered rate of the fixed-rate latency "
 	      "cases (default 2000)\n"
+	      "  --forwarding   add the forwarding cases (not in the default "
+	      "plan): nvmsg\n"
+	      "                 forwarded by two nvmsgd over loopback TCP "
+	      "(plaintext and TLS;\n"
+	      "                 receiver on emulated, NOT durable, and on "
+	      "msync), latency to\n"
+	      "                 durable at the receiver and to the release "
+	      "at the sender,\n"
+	      "                 throughput, and the references (TCP "
+	      "ping-pong, JetStream R1\n"
+	      "                 and R3, Redis XADD); --cases 'fwd-*' selects "
+	      "them alone.\n"
+	      "                 nvmsgd: $NVMSGD, else the build's, else next "
+	      "to nvmsg-bench\n"
+	      "                 or in sbin\n"
+	      "  --fwd-rate MSGS  offered rate of the forwarding latency "
+	      "cases (default\n"
+	      "                 10000)\n"
 	      "  --force        measure even when the machine is busy "
 	      "(output says BUSY)\n"
 	      "  --list         print the case ids and exit\n"
@@ -78,7 +97,8 @@ help(void)
 	      "without --force).\n"
 	      "\nExample:\n"
 	      "  nvmsg bench --json bench.json --plot latency.png\n"
-	      "  nvmsg bench --quick --cases 'pp/64/*'\n",
+	      "  nvmsg bench --quick --cases 'pp/64/*'\n"
+	      "  nvmsg bench --cases 'fwd-*'            # forwarding only\n",
 	      stdout);
 }
 
@@ -106,6 +126,9 @@ set_params(struct nvb_opts *o, int rounds_given)
 		o->pp = (struct nvb_params){ 2000, 0.05, 0, 100 };
 		o->lat_rate = (struct nvb_params){ 100, 0, o->rate, 10 };
 		o->tput = (struct nvb_params){ 0, 0.03, 0, 0 };
+		o->fwd_lat = (struct nvb_params){ 200, 0, o->fwd_rate, 20 };
+		o->fwd_tput = (struct nvb_params){ 0, 0.2, 0, 0 };
+		o->fwd_ref = (struct nvb_params){ 200, 0.05, 0, 10 };
 		o->probe_seconds = 0.02;
 		if (!rounds_given)
 			o->rounds = 1;
@@ -118,6 +141,12 @@ set_params(struct nvb_opts *o, int rounds_given)
 						   o->rate,
 						   (uint64_t)(o->rate / 10) };
 		o->tput = (struct nvb_params){ 0, 0.5, 0, 0 };
+		/* 2 s of messages; a warm-up tenth */
+		o->fwd_lat = (struct nvb_params){ (uint64_t)(o->fwd_rate * 2),
+						  0, o->fwd_rate,
+						  (uint64_t)(o->fwd_rate / 5) };
+		o->fwd_tput = (struct nvb_params){ 0, 1.0, 0, 0 };
+		o->fwd_ref = (struct nvb_params){ 20000, 1.0, 0, 100 };
 		o->probe_seconds = 0.2;
 	}
 }
@@ -170,11 +199,17 @@ main(int argc, char **argv)
 		{ "force", no_argument, NULL, 'f' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "no-probe", no_argument, NULL, 'P' },
+		{ "forwarding", no_argument, NULL, 'F' },
+		{ "fwd-rate", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct nvb_opts o = {
-		.rounds = 3, .tries = 3, .disagree = 0.25, .rate = 2000
+		.rounds = 3,
+		.tries = 3,
+		.disagree = 0.25,
+		.rate = 2000,
+		.fwd_rate = 10000,
 	};
 	struct nvb_machine mc;
 	struct nvb_case *cases;
@@ -214,6 +249,14 @@ main(int argc, char **argv)
 			break;
 		case 'f':
 			o.force = 1;
+			break;
+		case 'F':
+			o.forwarding = 1;
+			break;
+		case 'W':
+			if (parse_num("--fwd-rate", optarg, 1, 1e6, &v))
+				return 2;
+			o.fwd_rate = v;
 			break;
 		case 'l':
 			o.list = 1;

@@ -77,6 +77,9 @@ nvb_aggregate(struct nvb_case *cases, int n)
 		MED(msgs_per_s);
 		MED(mb_per_s);
 		MED(sleeps_per_msg);
+		MED(rp50);
+		MED(rp99);
+		MED(rp999);
 		for (int q = 0; q < NVB_NQ; q++)
 			MED(q[q]);
 #undef MED
@@ -102,6 +105,9 @@ nvb_aggregate(struct nvb_case *cases, int n)
 			const struct nvb_result *r = &use[j]->r;
 			if (r->max > a->max)
 				a->max = r->max;
+			if (r->rmax > a->rmax)
+				a->rmax = r->rmax;
+			a->rn += r->rn;
 			a->n += r->n;
 			a->msgs += r->msgs;
 			a->acks += r->acks;
@@ -138,7 +144,7 @@ struct target {
 	char measured[200];
 };
 
-#define NTARGETS 16
+#define NTARGETS 48
 static struct target targets[NTARGETS];
 static int ntargets;
 
@@ -163,8 +169,39 @@ add(const char *id, const char *text, const char *case_id, int state,
 	va_end(ap);
 }
 
+static void evaluate_main(struct nvb_case *cs, int n);
+static void evaluate_fwd(struct nvb_case *cs, int n);
+
 static void
 evaluate(struct nvb_case *cs, int n)
+{
+	ntargets = 0;
+	int any_main = 0, any_fwd = 0;
+	for (int i = 0; i < n; i++) {
+		any_main |= !NVB_IS_FWD(cs[i].m);
+		any_fwd |= NVB_IS_FWD(cs[i].m);
+	}
+	if (any_main)
+		evaluate_main(cs, n);
+	if (any_fwd)
+		evaluate_fwd(cs, n);
+	for (int i = 0; i < n; i++) {
+		cs[i].targets[0] = '\0';
+		for (int t = 0; t < ntargets; t++) {
+			size_t k = strlen(cs[i].targets);
+			if (strcmp(targets[t].case_id, cs[i].id) != 0 ||
+			    targets[t].state < 0)
+				continue;
+			snprintf(cs[i].targets + k, sizeof(cs[i].targets) - k,
+				 "%s%s %s", k ? ", " : "", targets[t].id,
+				 targets[t].state ? "met" : "missed");
+		}
+	}
+}
+
+/* evaluate_main -- the targets of issue 6 */
+static void
+evaluate_main(struct nvb_case *cs, int n)
 {
 	struct nvb_case *v = find(cs, n, NVB_PP, 64, "nvmsg-volatile-spin");
 	struct nvb_case *em = find(cs, n, NVB_PP, 64, "nvmsg-emulated-spin");
@@ -185,7 +222,6 @@ evaluate(struct nvb_case *cs, int n)
 	static const char *const slow_id[2] = { "T9-redis", "T9-fdatasync" };
 	static const char *const none = "not measured in this run";
 
-	ntargets = 0;
 	if (v) {
 		double r = v->p50_floor;
 		add("T1", "volatile p50 at 64 B <= 1.2 x the raw floor", v->id,
@@ -294,18 +330,6 @@ evaluate(struct nvb_case *cs, int n)
 		    "msync, 4 producers, one commit each (group commit): >= 5 "
 		    "x write+fdatasync msgs/s",
 		    "", -1, "%s", none);
-	for (int i = 0; i < n; i++) {
-		cs[i].targets[0] = '\0';
-		for (int t = 0; t < ntargets; t++) {
-			size_t k = strlen(cs[i].targets);
-			if (strcmp(targets[t].case_id, cs[i].id) != 0 ||
-			    targets[t].state < 0)
-				continue;
-			snprintf(cs[i].targets + k, sizeof(cs[i].targets) - k,
-				 "%s%s %s", k ? ", " : "", targets[t].id,
-				 targets[t].state ? "met" : "missed");
-		}
-	}
 }
 
 /* ----------------------------------------------------------- markdown */
@@ -569,10 +593,346 @@ tput_table(FILE *f, struct nvb_case *cs, int n, enum nvb_measure m, size_t size)
 	}
 }
 
+/* -------------------------------------------------------- forwarding */
+
+static double fwd_offered; /* --fwd-rate of the run */
+
+static void
+target_row(FILE *f, const struct target *t)
+{
+	fprintf(f, "| %s | %s | %s | %s |\n", t->id, t->text, t->measured,
+		t->state < 0 ? "not measured"
+		: t->state   ? "met"
+			     : "**missed**");
+}
+
+/* evaluate_fwd -- the targets of issue 13 (forwarding) */
+static void
+evaluate_fwd(struct nvb_case *cs, int n)
+{
+	static const char *const none = "not measured in this run";
+	static const char *const sec[2] = { "plain", "tls" };
+	static const char *const f1_id[2] = { "F1", "F1-tls" };
+	static const char *const f2_id[2] = { "F2", "F2-tls" };
+	static const char *const f3_id[2] = { "F3", "F3-tls" };
+	static const char *const f4_id[2] = { "F4", "F4-tls" };
+	static const char *const f5_id[2] = { "F5", "F5-tls" };
+	static char f2_text[2][160];
+	struct nvb_case *tcp = find(cs, n, NVB_FWD_REF, 64, "tcp");
+	struct nvb_case *bar = find(cs, n, NVB_FWD_REF, 64, "barrier");
+	struct nvb_case *r3 = find(cs, n, NVB_FWD_REF, 64, "nats-r3");
+	char name[64];
+
+	for (int k = 0; k < 2; k++) {
+		const char *label = k ? " (TLS)" : " (plaintext)";
+		char text[160];
+		snprintf(name, sizeof(name), "nvmsgd-emulated-%s", sec[k]);
+		struct nvb_case *l = find(cs, n, NVB_FWD_RATE, 64, name);
+		struct nvb_case *t = find(cs, n, NVB_FWD_TPUT, 64, name);
+		struct nvb_case *t4 = find(cs, n, NVB_FWD_TPUT, 4096, name);
+		snprintf(name, sizeof(name), "nvmsgd-msync-%s", sec[k]);
+		struct nvb_case *tm = find(cs, n, NVB_FWD_TPUT, 64, name);
+		static const char *const f1_text[2] = {
+			"durable p50, 64 B, receiver emulated, plaintext: <= 2 "
+			"x TCP one-way p50 + one persist barrier",
+			"durable p50, 64 B, receiver emulated, TLS: <= 2 x TCP "
+			"one-way p50 + one persist barrier"
+		};
+		if (l && tcp && bar) {
+			double lim = 2 * tcp->agg.p50 + bar->agg.p50;
+			add(f1_id[k], f1_text[k], l->id, l->agg.p50 <= lim,
+			    "%.1f us vs 2 x %.1f us + %.0f ns = %.1f us "
+			    "(%.2f x)",
+			    l->agg.p50 / 1e3, tcp->agg.p50 / 1e3, bar->agg.p50,
+			    lim / 1e3, l->agg.p50 / lim);
+		} else {
+			add(f1_id[k], f1_text[k], "", -1, "%s", none);
+		}
+		snprintf(f2_text[k], sizeof(f2_text[k]),
+			 "durable p99 at 10,000 msgs/s, 64 B, receiver "
+			 "emulated%s: < 100 us%s",
+			 label,
+			 fwd_offered == 10000 ? ""
+					      : " (this run offered another "
+						"rate)");
+		if (l)
+			add(f2_id[k], f2_text[k], l->id,
+			    fwd_offered == 10000 ? l->agg.p99 < 100e3 : -1,
+			    "%.1f us at %.0f msgs/s", l->agg.p99 / 1e3,
+			    fwd_offered);
+		else
+			add(f2_id[k], f2_text[k], "", -1, "%s", none);
+		snprintf(text, sizeof(text), "%s", label);
+		static const char *const f3_text[2] = {
+			"throughput 64 B, receiver emulated, plaintext: >= 1 M "
+			"msgs/s",
+			"throughput 64 B, receiver emulated, TLS: >= 1 M msgs/s"
+		};
+		static const char *const f4_text[2] = {
+			"throughput 4 KiB, receiver emulated, plaintext: >= 1 "
+			"GB/s",
+			"throughput 4 KiB, receiver emulated, TLS: >= 1 GB/s"
+		};
+		static const char *const f5_text[2] = {
+			"throughput 64 B, receiver msync, plaintext: >= 200,000 "
+			"msgs/s",
+			"throughput 64 B, receiver msync, TLS: >= 200,000 "
+			"msgs/s"
+		};
+		if (t)
+			add(f3_id[k], f3_text[k], t->id,
+			    t->agg.msgs_per_s >= 1e6, "%.3f M msgs/s",
+			    t->agg.msgs_per_s / 1e6);
+		else
+			add(f3_id[k], f3_text[k], "", -1, "%s", none);
+		if (t4)
+			add(f4_id[k], f4_text[k], t4->id,
+			    t4->agg.mb_per_s >= 1000,
+			    "%.0f MB/s (%.1f k msgs/s)", t4->agg.mb_per_s,
+			    t4->agg.msgs_per_s / 1e3);
+		else
+			add(f4_id[k], f4_text[k], "", -1, "%s", none);
+		if (tm)
+			add(f5_id[k], f5_text[k], tm->id,
+			    tm->agg.msgs_per_s >= 200e3, "%.1f k msgs/s",
+			    tm->agg.msgs_per_s / 1e3);
+		else
+			add(f5_id[k], f5_text[k], "", -1, "%s", none);
+	}
+	static const char *const f6_sys[2] = { "nvmsgd-emulated-plain",
+					       "nvmsgd-msync-plain" };
+	static const char *const f6_id[2] = { "F6", "F6-msync" };
+	static const char *const f6_text[2] = {
+		"release p50, 64 B, receiver emulated, plaintext: >= 10 x "
+		"lower than JetStream R3 publish -> PubAck p50",
+		"release p50, 64 B, receiver msync, plaintext: >= 10 x lower "
+		"than JetStream R3 publish -> PubAck p50"
+	};
+	for (int k = 0; k < 2; k++) {
+		struct nvb_case *l = find(cs, n, NVB_FWD_RATE, 64, f6_sys[k]);
+		if (l && r3 && l->agg.rp50 > 0)
+			add(f6_id[k], f6_text[k], l->id,
+			    r3->agg.p50 >= 10 * l->agg.rp50,
+			    "JetStream R3 %.1f us / %.1f us = %.1f x",
+			    r3->agg.p50 / 1e3, l->agg.rp50 / 1e3,
+			    r3->agg.p50 / l->agg.rp50);
+		else
+			add(f6_id[k], f6_text[k], "", -1, "%s", none);
+	}
+}
+
+/* fwd_section -- the forwarding tables and their targets */
+static void
+fwd_section(FILE *f, const struct nvb_opts *o, struct nvb_case *cs, int n)
+{
+	char a[8][32], fl[64], du[96], r[32], co[96];
+
+	fprintf(f,
+		"\n### Forwarding (nvmsgd) over loopback\n\n"
+		"Two nvmsgd on 127.0.0.1 (sender pinned to CPU 0 with the "
+		"producer, receiver to CPU 1 with the consumer), both "
+		"spinning (--spin); the origin channel on the emulated tier. "
+		"Latency counts from the intended send time at the origin "
+		"(coordinated omission corrected) to *durable*: a consumer "
+		"of the receiving channel sees the message (the receiver "
+		"publishes only what it flushed), and to *release*: the "
+		"sender's link consumer acknowledges it after the receiver's "
+		"durable ACK (the moment a producer waiting for ring space "
+		"would wake).\n");
+	for (int z = 0; z < 2; z++) {
+		size_t size = z ? 4096 : 64;
+		int any = 0;
+		for (int i = 0; i < n; i++)
+			any |= cs[i].m == NVB_FWD_RATE && cs[i].size == size;
+		if (!any)
+			continue;
+		fprintf(f,
+			"\n#### Forwarding latency at %.0f msgs/s, %zu B "
+			"(coordinated omission corrected)\n\n",
+			o->fwd_rate, size);
+		fprintf(f, "| system | consumer | durable at receiver | "
+			   "durable p50 | p99 | p99.9 | max | released p50 | "
+			   "p99 | p99.9 | max | floor ns (probes) | durable "
+			   "p50 / TCP one-way | x JetStream R3 (release) | "
+			   "note | target |\n"
+			   "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+			   "--:|--:|---|---|\n");
+		struct nvb_case *tcp = find(cs, n, NVB_FWD_REF, size, "tcp");
+		struct nvb_case *r3 = find(cs, n, NVB_FWD_REF, size, "nats-r3");
+		for (int i = 0; i < n; i++) {
+			struct nvb_case *c = &cs[i];
+			if (c->m != NVB_FWD_RATE || c->size != size)
+				continue;
+			if (!c->have) {
+				fprintf(f, "| %s | %s | %s | no result: %s |\n",
+					c->sys->label, c->sys->consumer,
+					c->sys->durable,
+					c->error[0] ? c->error : "not run");
+				continue;
+			}
+			fmt_ns(c->agg.p50, a[0], sizeof(a[0]));
+			fmt_ns(c->agg.p99, a[1], sizeof(a[1]));
+			fmt_ns(c->agg.p999, a[2], sizeof(a[2]));
+			fmt_ns(c->agg.max, a[3], sizeof(a[3]));
+			fmt_ns(c->agg.rp50, a[4], sizeof(a[4]));
+			fmt_ns(c->agg.rp99, a[5], sizeof(a[5]));
+			fmt_ns(c->agg.rp999, a[6], sizeof(a[6]));
+			fmt_ns(c->agg.rmax, a[7], sizeof(a[7]));
+			floor_cell(c, fl, sizeof(fl));
+			durable(c, du, sizeof(du));
+			snprintf(co, sizeof(co), "%s, %.2f sleeps/msg%s",
+				 c->sys->consumer, c->agg.sleeps_per_msg,
+				 strstr(c->agg.note, "OVERLOADED")
+					 ? "; OVERLOADED"
+					 : "");
+			fprintf(f,
+				"| %s | %s | %s | %s | %s | %s | %s | %s | %s "
+				"| %s | %s | %s |",
+				c->sys->label, co, du, a[0], a[1], a[2], a[3],
+				a[4], a[5], a[6], a[7], fl);
+			fmt_ratio(tcp ? c->agg.p50 / tcp->agg.p50 : 0, r,
+				  sizeof(r));
+			fprintf(f, " %s |", r);
+			fmt_ratio(r3 && c->agg.rp50 > 0
+					  ? r3->agg.p50 / c->agg.rp50
+					  : 0,
+				  r, sizeof(r));
+			fprintf(f, " %s | %s | %s |\n", r, c->agg.note,
+				c->targets);
+		}
+	}
+	for (int z = 0; z < 2; z++) {
+		size_t size = z ? 4096 : 64;
+		int any = 0;
+		for (int i = 0; i < n; i++)
+			any |= cs[i].m == NVB_FWD_TPUT && cs[i].size == size;
+		if (!any)
+			continue;
+		fprintf(f,
+			"\n#### Forwarding throughput, %zu B (1 producer, "
+			"batches of 64; the receiving consumer's rate)\n\n"
+			"| system | consumer | durable at receiver | msgs/s | "
+			"MB/s | floor ns (probes) | target |\n"
+			"|---|---|---|--:|--:|--:|---|\n",
+			size);
+		for (int i = 0; i < n; i++) {
+			struct nvb_case *c = &cs[i];
+			if (c->m != NVB_FWD_TPUT || c->size != size)
+				continue;
+			if (!c->have) {
+				fprintf(f, "| %s | %s | %s | no result: %s |\n",
+					c->sys->label, c->sys->consumer,
+					c->sys->durable,
+					c->error[0] ? c->error : "not run");
+				continue;
+			}
+			fmt_rate(c->agg.msgs_per_s, a[0], sizeof(a[0]));
+			floor_cell(c, fl, sizeof(fl));
+			durable(c, du, sizeof(du));
+			fprintf(f, "| %s | %s | %s | %s | %.0f | %s | %s |\n",
+				c->sys->label, c->sys->consumer, du, a[0],
+				c->agg.mb_per_s, fl, c->targets);
+		}
+	}
+	int any = 0;
+	for (int i = 0; i < n; i++)
+		any |= cs[i].m == NVB_FWD_REF;
+	if (any) {
+		fprintf(f, "\n#### Forwarding references (closed loop, one "
+			   "at a time)\n\n"
+			   "| reference | size | what is timed | durable at "
+			   "ack | p50 | p99 | p99.9 | max | floor ns (probes) "
+			   "|\n|---|--:|---|---|--:|--:|--:|--:|--:|\n");
+		static const char *const order[] = { "tcp", "nats", "nats-r3",
+						     "redis", "barrier" };
+		for (int z = 0; z < 2; z++)
+			for (size_t o2 = 0;
+			     o2 < sizeof(order) / sizeof(order[0]); o2++)
+				for (int i = 0; i < n; i++) {
+					struct nvb_case *c = &cs[i];
+					const char *what, *label;
+					if (c->m != NVB_FWD_REF ||
+					    c->size != (z ? 4096u : 64u) ||
+					    strcmp(c->sys->name, order[o2]) !=
+						    0)
+						continue;
+					if (strcmp(c->sys->tp, "tcp") == 0) {
+						label = "TCP loopback (the floor of the path)";
+						what = "ping-pong one-way (RTT / 2), both ends "
+						       "spinning, TCP_NODELAY";
+					} else if (strcmp(c->sys->name,
+							  "nats-r3") == 0) {
+						label = "NATS JetStream R3 (3 nats-servers)";
+						what = "js_Publish -> PubAck (quorum stored), "
+						       "file stream";
+					} else if (strcmp(c->sys->tp, "nats") ==
+						   0) {
+						label = "NATS JetStream R1";
+						what = "js_Publish -> PubAck, file stream";
+					} else if (strcmp(c->sys->tp,
+							  "redis") == 0) {
+						label = "Redis XADD, appendfsync always";
+						what = "XADD -> reply (after the AOF "
+						       "fdatasync)";
+					} else {
+						label = "persist barrier";
+						what = "store + clwb + sfence (DRAM file)";
+					}
+					if (!c->have) {
+						fprintf(f,
+							"| %s | %zu | %s | %s | no result: "
+							"%s |\n",
+							label, c->size, what,
+							c->sys->durable,
+							c->error[0]
+								? c->error
+								: "not run");
+						continue;
+					}
+					fmt_ns(c->agg.p50, a[0], sizeof(a[0]));
+					fmt_ns(c->agg.p99, a[1], sizeof(a[1]));
+					fmt_ns(c->agg.p999, a[2], sizeof(a[2]));
+					fmt_ns(c->agg.max, a[3], sizeof(a[3]));
+					floor_cell(c, fl, sizeof(fl));
+					durable(c, du, sizeof(du));
+					fprintf(f,
+						"| %s | %s | %s | %s | %s | %s | %s | %s | %s "
+						"|\n",
+						label,
+						strcmp(c->sys->tp, "barrier")
+							? (c->size == 64
+								   ? "64"
+								   : "4096")
+							: "-",
+						what, du, a[0], a[1], a[2],
+						a[3], fl);
+				}
+	}
+	fprintf(f, "\n#### Forwarding targets (issue 13; reported, never "
+		   "asserted)\n\n"
+		   "| target | requirement | measured | verdict |\n"
+		   "|---|---|---|---|\n");
+	/* F1, F1-tls, F2, ...: in the order of their numbers */
+	for (char d = '1'; d <= '9'; d++)
+		for (int t = 0; t < ntargets; t++)
+			if (targets[t].id[0] == 'F' && targets[t].id[1] == d)
+				target_row(f, &targets[t]);
+	fprintf(f,
+		"\nForwarding: \"durable p50 / TCP one-way\": this row's "
+		"durable p50 over the TCP ping-pong's one-way p50 of the same "
+		"size.  \"x JetStream R3 (release)\": JetStream R3's publish "
+		"-> PubAck p50 over this row's release p50 (> 1: this row is "
+		"faster).  The receiver on the emulated tier is NOT durable "
+		"(DRAM; the flush instructions run).  JetStream 2.9 does not "
+		"fsync before its PubAck (its durable column counts the "
+		"fsyncs seen).\n");
+}
+
 void
 nvb_report_md(FILE *f, const struct nvb_opts *o, const struct nvb_machine *mc,
 	      struct nvb_case *cs, int n)
 {
+	fwd_offered = o->fwd_rate;
 	evaluate(cs, n);
 	fprintf(f, "## nvmsg bench: %s\n\n", mc->started);
 	if (mc->busy)
@@ -599,11 +959,16 @@ nvb_report_md(FILE *f, const struct nvb_opts *o, const struct nvb_machine *mc,
 		mc->foreign * 100, mc->elapsed_s);
 	fprintf(f,
 		"- producers pinned to CPU 0, consumers to CPU 1; servers "
-		"float; offered rate %.0f msgs/s; ratios use the floor "
-		"probed around the same case\n",
-		o->rate);
+		"float; offered rate %.0f msgs/s (forwarding: %.0f msgs/s); "
+		"ratios use the floor probed around the same case\n",
+		o->rate, o->fwd_rate);
+	int any_main = 0, any_fwd = 0;
+	for (int i = 0; i < n; i++) {
+		any_main |= !NVB_IS_FWD(cs[i].m);
+		any_fwd |= NVB_IS_FWD(cs[i].m);
+	}
 	for (int m = 0; m < NVB_NMEASURE; m++) {
-		if (m == NVB_BARRIER)
+		if (m == NVB_BARRIER || NVB_IS_FWD(m))
 			continue;
 		for (int z = 0; z < 2; z++) {
 			size_t size = z ? 4096 : 64;
@@ -625,15 +990,16 @@ nvb_report_md(FILE *f, const struct nvb_opts *o, const struct nvb_machine *mc,
 			"\nOne persist barrier (store, clwb, sfence on a "
 			"DRAM file): p50 %.0f ns, p99 %.0f ns.\n",
 			bar->agg.p50, bar->agg.p99);
+	if (any_fwd)
+		fwd_section(f, o, cs, n);
+	if (!any_main)
+		return;
 	fprintf(f, "\n### Targets (issue 6; reported, never asserted)\n\n"
 		   "| target | requirement | measured | verdict |\n"
 		   "|---|---|---|---|\n");
 	for (int t = 0; t < ntargets; t++)
-		fprintf(f, "| %s | %s | %s | %s |\n", targets[t].id,
-			targets[t].text, targets[t].measured,
-			targets[t].state < 0 ? "not measured"
-			: targets[t].state   ? "met"
-					     : "**missed**");
+		if (targets[t].id[0] != 'F')
+			target_row(f, &targets[t]);
 	fprintf(f, "\nLatency ratio columns \"x peer\": the peer's p50 over "
 		   "this row's (> 1: this row is faster).  Throughput \"x "
 		   "peer\": this row's msgs/s over the peer's.  \"floor ns "
@@ -703,6 +1069,18 @@ jresult(FILE *f, const struct nvb_result *r, int lat)
 			(unsigned long long)r->msgs);
 		jnum(f, r->sleeps_per_msg);
 	}
+	if (r->rn) {
+		fprintf(f, ", \"release\": {\"samples\": %llu, \"p50_ns\": ",
+			(unsigned long long)r->rn);
+		jnum(f, r->rp50);
+		fputs(", \"p99_ns\": ", f);
+		jnum(f, r->rp99);
+		fputs(", \"p999_ns\": ", f);
+		jnum(f, r->rp999);
+		fputs(", \"max_ns\": ", f);
+		jnum(f, r->rmax);
+		fputc('}', f);
+	}
 	fprintf(f, ", \"fsyncs\": %ld, \"acks\": %llu, \"note\": ", r->fsyncs,
 		(unsigned long long)r->acks);
 	jstr(f, r->note);
@@ -737,14 +1115,15 @@ nvb_report_json(const char *file, const struct nvb_opts *o,
 	fprintf(f,
 		", \"quick\": %s, \"rounds\": %d, \"tries\": %d, "
 		"\"probe_round_trips\": %llu, \"disagree\": %.3g, "
-		"\"rate_msgs_per_s\": %.0f, \"elapsed_s\": %.1f, "
+		"\"rate_msgs_per_s\": %.0f, \"fwd_rate_msgs_per_s\": %.0f, "
+		"\"elapsed_s\": %.1f, "
 		"\"load1_start\": %.2f, \"load1_end\": %.2f, "
 		"\"start_floor_spread\": %.3f, \"foreign_cpu\": %.3f, "
 		"\"busy\": %s, \"busy_why\": ",
 		o->quick ? "true" : "false", o->rounds, o->tries,
 		(unsigned long long)o->probe_count, o->disagree, o->rate,
-		mc->elapsed_s, mc->load1_start, mc->load1_end, mc->floor_spread,
-		mc->foreign, mc->busy ? "true" : "false");
+		o->fwd_rate, mc->elapsed_s, mc->load1_start, mc->load1_end,
+		mc->floor_spread, mc->foreign, mc->busy ? "true" : "false");
 	jstr(f, mc->busy_why);
 	fputs("},\n  \"floor\": ", f);
 	struct nvb_result fr;

@@ -250,6 +250,13 @@ case_timeout(const struct nvb_case *c, const struct nvb_opts *o)
 	else if (c->m == NVB_RATE)
 		t += (double)(o->lat_rate.count + o->lat_rate.warm) /
 		     o->lat_rate.rate * 4;
+	else if (c->m == NVB_FWD_RATE) /* + the daemons, the certificates */
+		t += 30 + (double)(o->fwd_lat.count + o->fwd_lat.warm) /
+				  o->fwd_lat.rate * 4;
+	else if (c->m == NVB_FWD_TPUT)
+		t += 30 + o->fwd_tput.seconds * 4;
+	else if (c->m == NVB_FWD_REF) /* + a 3-node cluster's election */
+		t += 30 + o->fwd_ref.seconds * 4;
 	else
 		t += o->tput.seconds * 4;
 	return t;
@@ -261,14 +268,25 @@ static int
 run_one(const struct nvb_case *c, const struct nvb_opts *o, int seq,
 	struct nvb_result *r, char *err, size_t errlen)
 {
-	char dir[512], line[2048];
+	char dir[512], ddir[512] = "", line[2048];
 	int p[2];
 
-	snprintf(dir, sizeof(dir), "%s/%d", c->sys->disk ? base_disk : base_mem,
-		 seq);
+	snprintf(dir, sizeof(dir), "%s/%d",
+		 c->sys->disk == 1 ? base_disk : base_mem, seq);
 	if (mkdir(dir, 0700) != 0) {
 		snprintf(err, errlen, "mkdir %.200s: %s", dir, strerror(errno));
 		return -1;
+	}
+	/* a system with data on both (nvmsgd: the origin in memory, the
+	 * receiving channel on the disk) */
+	if (c->sys->disk == 2) {
+		snprintf(ddir, sizeof(ddir), "%s/%d", base_disk, seq);
+		if (mkdir(ddir, 0700) != 0) {
+			snprintf(err, errlen, "mkdir %.200s: %s", ddir,
+				 strerror(errno));
+			rm_rf(dir);
+			return -1;
+		}
 	}
 	if (pipe(p) != 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
@@ -283,7 +301,11 @@ run_one(const struct nvb_case *c, const struct nvb_opts *o, int seq,
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		close(p[0]);
-		int rc = nvb_run_case(c, o, dir, &res);
+		int rc = nvb_run_case(c, o, dir,
+				      ddir[0]	     ? ddir
+				      : c->sys->disk ? dir
+						     : NULL,
+				      &res);
 		if (rc == 0)
 			snprintf(line, sizeof(line), "ok ");
 		else
@@ -334,6 +356,8 @@ run_one(const struct nvb_case *c, const struct nvb_opts *o, int seq,
 	case_pid = 0;
 	stop_recorded(dir);
 	rm_rf(dir);
+	if (ddir[0])
+		rm_rf(ddir);
 	if (stop_requested) {
 		snprintf(err, errlen, "interrupted");
 		return -1;
@@ -381,7 +405,10 @@ progress(int round, const struct nvb_opts *o, int i, int n,
 	if (NVB_IS_LAT(c->m) || c->m == NVB_BARRIER)
 		fprintf(stderr, "p50 %.0f ns  p99.9 %.0f ns", rep->r.p50,
 			rep->r.p999);
-	else {
+	if (rep->r.rn)
+		fprintf(stderr, "  released p50 %.0f ns  p99.9 %.0f ns",
+			rep->r.rp50, rep->r.rp999);
+	if (!NVB_IS_LAT(c->m) && c->m != NVB_BARRIER) {
 		human(rep->r.msgs_per_s, a, sizeof(a));
 		fprintf(stderr, "%smsgs/s  %.0f MB/s", a, rep->r.mb_per_s);
 	}

@@ -9,6 +9,11 @@
  *   recv  a push consumer per reader (js_SubscribeSync, AckNone, deliver
  *         all), natsSubscription_NextMsg.
  *
+ * With e->replicas 3 the case process starts three nats-servers as one
+ * cluster on 127.0.0.1 (a configuration file each, shared/PLATFORM.md)
+ * and the stream has three replicas: a PubAck then says that a quorum
+ * stored the message.
+ *
  * Durability is measured, not assumed: when strace is installed the
  * server runs under `strace -f --seccomp-bpf -e trace=fsync,fdatasync`
  * (only those calls stop the server) and the fsync and fdatasync calls
@@ -27,10 +32,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define NODES 3 /* of an R3 stream's cluster */
+
 struct srv {
-	pid_t pid;    /* our child: strace, or nats-server itself */
-	pid_t server; /* nats-server (from its pid file) */
-	int port;
+	int n;		     /* servers: 1, or NODES for an R3 stream */
+	pid_t pid[NODES];    /* our child: strace, or nats-server itself */
+	pid_t server[NODES]; /* nats-server (from its pid file) */
+	int port[NODES];
 	int traced;
 	double t_start; /* CLOCK_REALTIME when the measurement began */
 	char url[64];
@@ -73,9 +81,10 @@ server_path(void)
 		       : "nats-server";
 }
 
-/* add_stream -- the file-backed stream BENCH over bench.* */
+/* add_stream -- the file-backed stream BENCH over bench.*, REPLICAS
+ * copies */
 static int
-add_stream(const char *url)
+add_stream(const char *url, int replicas, int quiet)
 {
 	natsConnection *nc = NULL;
 	jsCtx *js = NULL;
@@ -92,70 +101,147 @@ add_stream(const char *url)
 		sc.Subjects = subj;
 		sc.SubjectsLen = 1;
 		sc.Storage = js_FileStorage;
+		sc.Replicas = replicas;
 		st = js_AddStream(NULL, js, &sc, NULL, &jerr);
 	}
 	if (js)
 		jsCtx_Destroy(js);
 	if (nc)
 		natsConnection_Destroy(nc);
-	if (st != NATS_OK)
+	if (st != NATS_OK && !quiet)
 		fprintf(stderr, "bench nats: stream: %s (%d)\n",
 			natsStatus_GetText(st), (int)jerr);
 	return st == NATS_OK ? 0 : -1;
+}
+
+/* cluster_conf -- node I's configuration file for an R3 cluster
+ * (shared/PLATFORM.md: server_name, listen, jetstream store_dir, cluster
+ * name, listen and routes to the other nodes) */
+static int
+cluster_conf(const struct nvb_env *e, int i, const int *port, const int *cport,
+	     char *file, size_t len)
+{
+	char store[512];
+	FILE *f;
+
+	snprintf(file, len, "%s/nats%d.conf", e->dir, i);
+	snprintf(store, sizeof(store), "%s/js%d", e->dir, i);
+	if (!(f = fopen(file, "w")))
+		return -errno;
+	fprintf(f,
+		"server_name: n%d\nlisten: 127.0.0.1:%d\n"
+		"jetstream { store_dir: \"%s\" }\n"
+		"cluster {\n  name: bench\n  listen: 127.0.0.1:%d\n"
+		"  routes: [",
+		i, port[i], store, cport[i]);
+	for (int j = 0, k = 0; j < NODES; j++)
+		if (j != i)
+			fprintf(f, "%snats-route://127.0.0.1:%d",
+				k++ ? ", " : "", cport[j]);
+	fprintf(f, "]\n}\n");
+	return fclose(f) == 0 ? 0 : -EIO;
 }
 
 static int
 setup(struct nvb_env *e)
 {
 	struct srv *s = calloc(1, sizeof(*s));
-	char port[16], log[512], store[512], pidf[512], trace[512];
+	char port[16], log[512], store[512], pidf[512], trace[512], conf[512];
+	int cport[NODES];
 
 	if (!s)
 		return -ENOMEM;
 	e->priv = s;
-	s->port = nvb_free_port();
-	snprintf(port, sizeof(port), "%d", s->port);
-	path(e, "nats.log", log, sizeof(log));
-	path(e, "js", store, sizeof(store));
-	path(e, "nats.pid", pidf, sizeof(pidf));
-	path(e, "strace.out", trace, sizeof(trace));
+	s->n = e->replicas > 1 ? NODES : 1;
 	s->traced = nvb_in_path("strace");
-	char *srv[] = { (char *)server_path(),
-			"-a",
-			"127.0.0.1",
-			"-p",
-			port,
-			"-js",
-			"-sd",
-			store,
-			"-P",
-			pidf,
-			NULL };
-	char *traced[] = { "strace", "-f",	  "--seccomp-bpf",
-			   "-ttt",   "-e",	  "trace=fsync,fdatasync",
-			   "-o",     trace,	  (char *)server_path(),
-			   "-a",     "127.0.0.1", "-p",
-			   port,     "-js",	  "-sd",
-			   store,    "-P",	  pidf,
-			   NULL };
-	s->pid = nvb_spawn(e->dir, s->traced ? traced : srv, log);
-	if (s->pid < 0 || nvb_wait_port(s->port, 15) < 0) {
-		fprintf(stderr,
-			"bench nats: nats-server did not start (see "
-			"%s)\n",
-			log);
-		return -ECONNREFUSED;
+	/* client and cluster ports, all different (a port asked for twice
+	 * in a row may come back the same) */
+	for (int t = 0, dup = 1; dup && t < 20; t++) {
+		int all[2 * NODES];
+		for (int i = 0; i < s->n; i++) {
+			all[2 * i] = s->port[i] = nvb_free_port();
+			all[2 * i + 1] = cport[i] = nvb_free_port();
+		}
+		dup = 0;
+		for (int i = 0; i < 2 * s->n; i++)
+			for (int j = 0; j < i; j++)
+				dup |= all[i] == all[j] || all[i] <= 0;
 	}
-	s->server = read_pid(pidf);
-	if (s->server > 0 && s->server != s->pid)
-		nvb_record_pid(e->dir, s->server, "nats-server");
-	snprintf(s->url, sizeof(s->url), "nats://127.0.0.1:%d", s->port);
+	for (int i = 0; i < s->n; i++) {
+		char name[32];
+		snprintf(port, sizeof(port), "%d", s->port[i]);
+		snprintf(name, sizeof(name), "nats%d.log", i);
+		path(e, name, log, sizeof(log));
+		snprintf(name, sizeof(name), "js%d", i);
+		path(e, name, store, sizeof(store));
+		snprintf(name, sizeof(name), "nats%d.pid", i);
+		path(e, name, pidf, sizeof(pidf));
+		snprintf(name, sizeof(name), "strace%d.out", i);
+		path(e, name, trace, sizeof(trace));
+		char *srv[] = { (char *)server_path(),
+				"-a",
+				"127.0.0.1",
+				"-p",
+				port,
+				"-js",
+				"-sd",
+				store,
+				"-P",
+				pidf,
+				NULL };
+		char *csrv[] = {
+			(char *)server_path(), "-c", conf, "-P", pidf, NULL
+		};
+		if (s->n > 1 &&
+		    cluster_conf(e, i, s->port, cport, conf, sizeof(conf)) < 0)
+			return -EIO;
+		char *const *cmd = s->n > 1 ? csrv : srv;
+		char *traced[24] = { "strace", "-f", "--seccomp-bpf",
+				     "-ttt",   "-e", "trace=fsync,fdatasync",
+				     "-o",     trace };
+		for (int k = 0; cmd[k]; k++)
+			traced[8 + k] = cmd[k];
+		s->pid[i] = nvb_spawn(e->dir, s->traced ? traced : cmd, log);
+		if (s->pid[i] < 0) {
+			fprintf(stderr,
+				"bench nats: cannot start nats-server\n");
+			return -ECONNREFUSED;
+		}
+	}
+	for (int i = 0; i < s->n; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "nats%d.log", i);
+		path(e, name, log, sizeof(log));
+		snprintf(name, sizeof(name), "nats%d.pid", i);
+		path(e, name, pidf, sizeof(pidf));
+		if (nvb_wait_port(s->port[i], 15) < 0) {
+			fprintf(stderr,
+				"bench nats: nats-server did not start (see "
+				"%s)\n",
+				log);
+			return -ECONNREFUSED;
+		}
+		s->server[i] = read_pid(pidf);
+		if (s->server[i] > 0 && s->server[i] != s->pid[i])
+			nvb_record_pid(e->dir, s->server[i], "nats-server");
+	}
+	snprintf(s->url, sizeof(s->url), "nats://127.0.0.1:%d", s->port[0]);
 	/* in a child: libnats must not be initialised in this process, or
 	 * every forked reader inherits the same NUID state and so the same
 	 * inbox (each would receive the others' deliveries) */
 	pid_t pid = fork();
-	if (pid == 0)
-		_exit(add_stream(s->url) == 0 ? 0 : 1);
+	if (pid == 0) {
+		/* a cluster elects its meta leader first (under a second
+		 * here): until then the stream cannot be made */
+		for (int t = 0; t < 60; t++) {
+			if (add_stream(s->url, s->n, s->n > 1 && t < 59) == 0)
+				_exit(0);
+			if (s->n == 1)
+				break;
+			usleep(250000);
+		}
+		_exit(1);
+	}
 	int wst = 1;
 	if (pid < 0 || waitpid(pid, &wst, 0) != pid || !WIFEXITED(wst) ||
 	    WEXITSTATUS(wst) != 0)
@@ -200,15 +286,29 @@ teardown(struct nvb_env *e)
 
 	if (!s)
 		return;
-	if (s->server > 0 && s->server != s->pid)
-		nvb_stop(s->server, 0); /* strace then exits by itself */
-	nvb_stop(s->pid, 1);
+	for (int i = 0; i < s->n; i++) {
+		if (s->server[i] > 0 && s->server[i] != s->pid[i])
+			nvb_stop(s->server[i], 0); /* strace then exits */
+		if (s->pid[i] > 0)
+			nvb_stop(s->pid[i], 1);
+	}
 	if (s->traced) {
-		path(e, "strace.out", trace, sizeof(trace));
-		e->fsyncs = count_fsyncs(trace, s->t_start);
+		e->fsyncs = 0;
+		for (int i = 0; i < s->n; i++) {
+			char name[32];
+			snprintf(name, sizeof(name), "strace%d.out", i);
+			path(e, name, trace, sizeof(trace));
+			long n = count_fsyncs(trace, s->t_start);
+			if (n < 0) {
+				e->fsyncs = -1;
+				break;
+			}
+			e->fsyncs += n;
+		}
 		snprintf(e->note, sizeof(e->note),
-			 "nats-server JetStream file stream; fsync counted "
-			 "with strace");
+			 "nats-server JetStream file stream, R%d%s; fsync "
+			 "counted with strace",
+			 s->n, s->n > 1 ? " (3 nats-servers)" : "");
 	} else {
 		e->fsyncs = -1;
 		snprintf(e->note, sizeof(e->note),

@@ -43,18 +43,24 @@ struct nvb_hdr {
  * Set up by the case process before it forks; children inherit it. */
 struct nvb_env {
 	const char *dir; /* private directory of this case (removed after) */
-	size_t size;	 /* bytes per message, >= NVB_MIN_SIZE */
-	int nprod;	 /* producers per channel */
-	int ncons;	 /* consumers per channel (fan-out) */
-	int nchan;	 /* 1 one-way, 2 ping-pong (chan 0 ping, 1 pong) */
-	int spin;	 /* consumer polls (1) or sleeps in the kernel (0) */
-	int batch;	 /* producer messages per flush (1: each alone) */
-	int ack_every;	 /* consumer acknowledges every this many messages */
-	int tier;	 /* nvmsg: enum nvmsg_tier */
-	int oversub;	 /* more processes than CPUs: yield when idle */
-	void *priv;	 /* transport's setup state (shared memory, fds) */
-	long fsyncs;	 /* fsync+fdatasync calls counted, -1 unknown */
-	char note[256];	 /* what the transport wants said in the table */
+	const char *disk_dir; /* one on the real disk (the same as dir for
+			       * disk-backed systems), or NULL */
+	size_t size;	      /* bytes per message, >= NVB_MIN_SIZE */
+	int nprod;	      /* producers per channel */
+	int ncons;	      /* consumers per channel (fan-out) */
+	int nchan;	      /* 1 one-way, 2 ping-pong (chan 0 ping, 1 pong) */
+	int spin;	/* consumer polls (1) or sleeps in the kernel (0) */
+	int batch;	/* producer messages per flush (1: each alone) */
+	int ack_every;	/* consumer acknowledges every this many messages */
+	int tier;	/* nvmsg: enum nvmsg_tier */
+	int oversub;	/* more processes than CPUs: yield when idle */
+	int replicas;	/* nats: stream replicas (3: a 3-node cluster) */
+	int tls;	/* nvmsgd: TLS 1.3 (else plaintext) */
+	int rx_tier;	/* nvmsgd: the receiving channel's tier */
+	int fwd_tput;	/* nvmsgd: a throughput case (daemons' priority) */
+	void *priv;	/* transport's setup state (shared memory, fds) */
+	long fsyncs;	/* fsync+fdatasync calls counted, -1 unknown */
+	char note[256]; /* what the transport wants said in the table */
 };
 
 /* struct nvb_tp -- a system under test, as the drivers see it.
@@ -88,6 +94,8 @@ extern const struct nvb_tp nvb_tp_fdatasync;
 extern const struct nvb_tp nvb_tp_zmq;
 extern const struct nvb_tp nvb_tp_redis;
 extern const struct nvb_tp nvb_tp_nats;
+extern const struct nvb_tp nvb_tp_tcp;
+extern const struct nvb_tp nvb_tp_nvmsgd;
 
 /* nvb_find_tp -- the transport called NAME, or NULL (*why says if it was
  * left out of the build and which package brings it) */
@@ -109,6 +117,10 @@ struct nvb_result {
 	double sleeps_per_msg; /* consumer voluntary context switches / msg */
 	long fsyncs;	       /* -1 unknown */
 	uint64_t acks;	       /* acknowledged sends (for the fsync count) */
+	/* a second latency of the same messages (forwarding: the release
+	 * at the sender), 0 samples when there is none */
+	uint64_t rn;
+	double rp50, rp99, rp999, rmax;
 	char note[256];
 };
 
@@ -127,6 +139,21 @@ int nvb_rate(const struct nvb_tp *tp, struct nvb_env *e,
 	     const struct nvb_params *pa, struct nvb_result *r);
 int nvb_throughput(const struct nvb_tp *tp, struct nvb_env *e,
 		   const struct nvb_params *pa, struct nvb_result *r);
+/* nvb_publish -- closed loop, one producer and no consumer: the time of
+ * each send (a synchronous publish that returns with the server's
+ * acknowledgement: NATS JetStream's PubAck, Redis's XADD reply) */
+int nvb_publish(const struct nvb_tp *tp, struct nvb_env *e,
+		const struct nvb_params *pa, struct nvb_result *r);
+/* nvb_fwd_rate -- forwarding through two nvmsgd (peers/fwd.c): one
+ * producer at a fixed rate on the origin channel; latency to durable at
+ * the receiver (a consumer of the receiving channel) in r->p50..., and to
+ * the release at the sender in r->rp50...; coordinated omission corrected
+ * (both count from the intended send time) */
+int nvb_fwd_rate(struct nvb_env *e, const struct nvb_params *pa,
+		 struct nvb_result *r);
+/* nvb_fwd_path -- the nvmsgd executable the forwarding cases run, or NULL
+ * (*why says where it was looked for) */
+const char *nvb_fwd_path(const char **why);
 
 /* Machine measures (worker/probe.c). */
 /* nvb_probe_floor -- raw ping-pong of one cache line between CPU 0 and
@@ -175,12 +202,20 @@ int nvb_wait_all(pid_t *pids, int n, double timeout_s);
 
 /* Latency samples: ns, sorted in place by nvb_summarise. */
 void nvb_summarise(uint32_t *ns, uint64_t n, struct nvb_result *r);
+/* nvb_summarise_rel -- the same into the second latency (r->rp50...) */
+void nvb_summarise_rel(uint32_t *ns, uint64_t n, struct nvb_result *r);
 
 /* Servers. */
 /* nvb_spawn -- start ARGV[0] (searched in PATH) with stdout and stderr in
  * LOG; records "pid name" in DIR/pids so the harness can stop it by pid
  * whatever happens.  Returns the pid or -1. */
 pid_t nvb_spawn(const char *dir, char *const argv[], const char *log);
+/* nvb_spawn_on -- the same, on CPU (the CPU-th allowed one; < 0: every
+ * CPU, as nvb_spawn) at nice level NICE, or with NVB_SCHED_IDLE under
+ * SCHED_IDLE (any other process that wakes on its CPU preempts it) */
+#define NVB_SCHED_IDLE 100
+pid_t nvb_spawn_on(const char *dir, char *const argv[], const char *log,
+		   int cpu, int nice);
 /* nvb_record_pid -- add PID (process NAME) to DIR/pids */
 void nvb_record_pid(const char *dir, pid_t pid, const char *name);
 /* nvb_stop -- SIGTERM, up to 3 s, then SIGKILL; reaps it if our child */

@@ -583,3 +583,68 @@ nvb_throughput(const struct nvb_tp *tp, struct nvb_env *e,
 	nvb_shm_free(sh, len);
 	return rc;
 }
+
+/* ------------------------------------------------------------ publish */
+
+static int
+publisher(void *arg)
+{
+	struct child *c = arg;
+	struct nvb_env *e = c->e;
+	void *tx;
+	int rc;
+
+	if ((rc = c->tp->tx_open(e, 0, 0, &tx)) < 0)
+		return bad(c, "open sender", rc);
+	unsigned char *m = new_msg(e->size);
+	struct nvb_hdr *h = (void *)m;
+	if (!m || nvb_gate_arrive(&c->sh->gate) < 0)
+		return -1;
+	uint64_t start = nvb_now_ns(), k = 0, i;
+	uint64_t deadline = start + (uint64_t)(c->pa->seconds * 1e9);
+	uint64_t warm_until = start + (uint64_t)(c->pa->seconds * 1e8);
+	h->flags = 0;
+	for (i = 0;; i++) {
+		h->seq = i;
+		uint64_t t0 = nvb_now_ns();
+		h->t_ns = t0;
+		if ((rc = c->tp->send(tx, m, e->size, 0)) < 0)
+			return bad(c, "publish", rc);
+		uint64_t t1 = nvb_now_ns();
+		if (i >= c->pa->warm || t1 >= warm_until) {
+			uint64_t d = t1 - t0;
+			c->sh->samples[k++] = d > UINT32_MAX ? UINT32_MAX
+							     : (uint32_t)d;
+		}
+		if (k >= c->cap || k >= c->pa->count || t1 >= deadline)
+			break;
+	}
+	c->sh->sent[0] = i + 1;
+	c->sh->n = k;
+	c->tp->tx_close(tx);
+	free(m);
+	return 0;
+}
+
+int
+nvb_publish(const struct nvb_tp *tp, struct nvb_env *e,
+	    const struct nvb_params *pa, struct nvb_result *r)
+{
+	size_t len;
+	uint64_t cap = pa->count;
+	struct shared *sh = new_shared(cap, &len);
+	static const int cpus[1] = { 0 };
+
+	if (!sh)
+		return -ENOMEM;
+	struct child proto = { tp, e, pa, sh, cap, 0 };
+	int rc = run(&proto, 1, publisher, cpus, timeout_of(pa));
+	if (rc == 0 && sh->n > 0) {
+		nvb_summarise(sh->samples, sh->n, r);
+		r->acks = sh->sent[0];
+	} else {
+		rc = -1;
+	}
+	nvb_shm_free(sh, len);
+	return rc;
+}

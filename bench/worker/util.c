@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -192,6 +193,17 @@ at(const uint32_t *s, uint64_t n, double q)
 }
 
 void
+nvb_summarise_rel(uint32_t *ns, uint64_t n, struct nvb_result *r)
+{
+	qsort(ns, n, sizeof(*ns), cmp_u32);
+	r->rn = n;
+	r->rp50 = at(ns, n, 0.5);
+	r->rp99 = at(ns, n, 0.99);
+	r->rp999 = at(ns, n, 0.999);
+	r->rmax = at(ns, n, 1);
+}
+
+void
 nvb_summarise(uint32_t *ns, uint64_t n, struct nvb_result *r)
 {
 	qsort(ns, n, sizeof(*ns), cmp_u32);
@@ -221,6 +233,13 @@ nvb_record_pid(const char *dir, pid_t pid, const char *name)
 pid_t
 nvb_spawn(const char *dir, char *const argv[], const char *log)
 {
+	return nvb_spawn_on(dir, argv, log, -1, 0);
+}
+
+pid_t
+nvb_spawn_on(const char *dir, char *const argv[], const char *log, int cpu,
+	     int nice)
+{
 	pid_t parent = getpid();
 	pid_t pid = fork();
 
@@ -248,6 +267,14 @@ nvb_spawn(const char *dir, char *const argv[], const char *log)
 		for (int i = 0; i < CPU_SETSIZE; i++)
 			CPU_SET(i, &all);
 		sched_setaffinity(0, sizeof(all), &all);
+		if (cpu >= 0)
+			nvb_pin(cpu);
+		if (nice == NVB_SCHED_IDLE) {
+			struct sched_param sp = { 0 };
+			sched_setscheduler(0, SCHED_IDLE, &sp);
+		} else if (nice) {
+			setpriority(PRIO_PROCESS, 0, nice);
+		}
 		execvp(argv[0], argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);

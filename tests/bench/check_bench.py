@@ -29,7 +29,7 @@ def main():
         if not c.get("have") or r is None:
             bad.append(f"{cid}: no result ({c.get('error') or 'no reason given'})")
             continue
-        if c["measure"] in ("pp", "rate", "barrier"):
+        if c["measure"] in ("pp", "rate", "barrier", "fwd-rate", "fwd-ref"):
             if not (r.get("p50_ns") or 0) > 0 or not r.get("samples"):
                 bad.append(f"{cid}: no latency samples")
         elif not (r.get("msgs_per_s") or 0) > 0:
