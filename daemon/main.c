@@ -396,6 +396,19 @@ on_stop(struct nvd_loop *loop, int signo, void *data)
 
 /* ------------------------------------------------------------ main */
 
+/* quit -- an exit before the loop ran: free what was made (so that leak
+ * checkers keep the exit code), return RC */
+static int
+quit(struct nvd_daemon *d, int rc)
+{
+	if (d->listen_fd >= 0)
+		close(d->listen_fd);
+	nvd_tls_ctx_free(&d->tls);
+	nvd_loop_close(&d->loop);
+	free(d);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -444,12 +457,12 @@ main(int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "", opts, &idx)) != -1) {
 		if (o == 'h') {
 			fputs(usage, stdout);
-			return NVD_EXIT_OK;
+			return quit(d, NVD_EXIT_OK);
 		}
 		if (o == 'V') {
 			printf("nvmsgd %s (wire protocol %u)\n",
 			       nvmsg_version(), NVW_VERSION);
-			return NVD_EXIT_OK;
+			return quit(d, NVD_EXIT_OK);
 		}
 		if (o == 'p') {
 			port_file = optarg;
@@ -461,7 +474,7 @@ main(int argc, char **argv)
 			if (nvd_conf_file(&d->conf, optarg, err, sizeof(err)) <
 			    0) {
 				fprintf(stderr, "nvmsgd: %s\n", err);
-				return NVD_EXIT_USAGE;
+				return quit(d, NVD_EXIT_USAGE);
 			}
 			continue;
 		}
@@ -470,22 +483,22 @@ main(int argc, char **argv)
 				"nvmsgd: unknown option or missing value: "
 				"%s\n%s",
 				argv[optind - 1], usage);
-			return NVD_EXIT_USAGE;
+			return quit(d, NVD_EXIT_USAGE);
 		}
 		if (nvd_conf_option(&d->conf, opts[idx].name, optarg, err,
 				    sizeof(err)) < 0) {
 			fprintf(stderr, "nvmsgd: %s\n", err);
-			return NVD_EXIT_USAGE;
+			return quit(d, NVD_EXIT_USAGE);
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "nvmsgd: unexpected argument '%s'\n%s",
 			argv[optind], usage);
-		return NVD_EXIT_USAGE;
+		return quit(d, NVD_EXIT_USAGE);
 	}
 	if (nvd_conf_check(&d->conf, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nvmsgd: %s\n", err);
-		return NVD_EXIT_USAGE;
+		return quit(d, NVD_EXIT_USAGE);
 	}
 	if (!d->conf.status[0])
 		snprintf(d->conf.status, sizeof(d->conf.status),
@@ -500,7 +513,7 @@ main(int argc, char **argv)
 		max_fds = (unsigned)rl.rlim_cur;
 	if (nvd_loop_create(max_fds, 64 + 4 * NVD_MAX_LINKS, &d->loop) < 0) {
 		NVD_ERR("cannot create the event loop");
-		return NVD_EXIT_STARTUP;
+		return quit(d, NVD_EXIT_STARTUP);
 	}
 	nvd_loop_signal_add(d->loop, SIGTERM, on_stop, d);
 	nvd_loop_signal_add(d->loop, SIGINT, on_stop, d);
@@ -510,14 +523,14 @@ main(int argc, char **argv)
 					   d->conf.tls_ca };
 		if (nvd_tls_ctx_new(&tc, &d->tls, err, sizeof(err)) < 0) {
 			NVD_ERR("TLS: %s", err);
-			return NVD_EXIT_STARTUP;
+			return quit(d, NVD_EXIT_STARTUP);
 		}
 	} else {
 		NVD_WARN("--plaintext: links are neither encrypted nor "
 			 "authenticated");
 	}
 	if (d->conf.listen[0] && start_listen(d, port_file) < 0)
-		return NVD_EXIT_STARTUP;
+		return quit(d, NVD_EXIT_STARTUP);
 	nvd_loop_before_sleep(d->loop, before_sleep, d);
 	nvd_loop_timer_add(d->loop, d->conf.poll_ns, d->conf.poll_ns, on_poll,
 			   d, NULL);

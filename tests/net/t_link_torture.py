@@ -175,7 +175,14 @@ def run(a):
     for k, p in enumerate(prods):
         os.set_blocking(p.stdin.fileno(), False)
         os_set[k] = b""
-    while open_feeds or recv.kills + send.kills < a.kills:
+    def cuts_so_far():
+        try:
+            return json.load(open(stats)).get("cuts", 0)
+        except (OSError, ValueError):
+            return 0
+    # go on until every line is fed and both fault counts are reached
+    while (open_feeds or recv.kills + send.kills < a.kills or
+           cuts_so_far() < a.min_cuts):
         for k in list(open_feeds):
             if not os_set[k]:
                 chunk = []
