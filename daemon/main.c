@@ -84,7 +84,6 @@ nvd_log(const char *level, const char *fmt, ...)
 
 /* ------------------------------------------------------------ status */
 
-static struct nvd_daemon *the_daemon; /* for the hooks' dirty flag */
 static int status_dirty;
 
 void
@@ -450,7 +449,6 @@ main(int argc, char **argv)
 
 	if (!d)
 		return NVD_EXIT_FAIL;
-	the_daemon = d;
 	d->listen_fd = -1;
 	nvd_conf_defaults(&d->conf);
 	opterr = 0;
